@@ -1,0 +1,48 @@
+"""Figures for the case system (业务经办系统) and managers, and the journal for auditors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hallctl.core.calendar import iso
+from hallctl.core.model import Role
+from hallctl.core.stats import hall_stats
+from hallctl.web.endpoints import Context, endpoint
+
+READ_STATS = frozenset({Role.CASESYS, Role.MANAGER, Role.AUDITOR})
+
+
+@endpoint("GET", "/api/v1/stats", roles=READ_STATS, tag="stats",
+          summary="Live waiting and today's figures per matter, window and channel")
+async def stats(ctx: Context) -> dict[str, Any]:
+    service = ctx.service
+    return hall_stats(service.state, service.clock())
+
+
+@endpoint("GET", "/api/v1/journal", roles=frozenset({Role.AUDITOR, Role.MANAGER}), tag="stats",
+          summary="The audit journal, oldest first, from a sequence number",
+          query=(("after", "only rows with a larger seq (default 0)"), ("limit", "at most this many (≤1000)"),
+                 ("ticket", "only rows of this ticket id")))
+async def journal(ctx: Context) -> dict[str, Any]:
+    q = ctx.request.query
+    try:
+        after = int(q.get("after", "0"))
+        limit = max(1, min(1000, int(q.get("limit", "200"))))
+        ticket = int(q["ticket"]) if "ticket" in q else None
+    except ValueError:
+        after, limit, ticket = 0, 200, None
+    sql = "select * from journal where seq > ?"
+    params: list[object] = [after]
+    if ticket is not None:
+        sql += " and ticket = ?"
+        params.append(ticket)
+    sql += " order by seq limit ?"
+    params.append(limit)
+    zone = ctx.service.state.zone
+    rows = ctx.service.read(sql, tuple(params))
+    return {"journal": [
+        {**{k: r[k] for k in r.keys() if k != "detail"}, "at_iso": iso(r["at"], zone),
+         "detail": json.loads(r["detail"])}
+        for r in rows
+    ]}
