@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sqlite3
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,12 +39,15 @@ def main() -> None:
 def check_config(file: Path) -> None:
     """Validate a hall configuration file; exit 0 if it is usable."""
     config = _config(file)
-    click.echo(f"{file}: ok — {config.hall.name}: {len(config.matters)} matters, "
-               f"{len(config.windows)} windows, {len(config.profiles)} profiles")
+    click.echo(
+        f"{file}: ok — {config.hall.name}: {len(config.matters)} matters, "
+        f"{len(config.windows)} windows, {len(config.profiles)} profiles"
+    )
 
 
-async def _serve(config: HallConfig, db: Path, host: str, port: int, always_open: bool,
-                 on_ready: str | None = None) -> None:
+async def _serve(
+    config: HallConfig, db: Path, host: str, port: int, always_open: bool, on_ready: str | None = None
+) -> None:
     from aiohttp import web
 
     from hallctl.service import HallService
@@ -52,6 +58,11 @@ async def _serve(config: HallConfig, db: Path, host: str, port: int, always_open
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=2048)
         await site.start()
+        # Everything loaded so far (libraries, config, the day's state) lives as long as the daemon: move it
+        # out of the collector's sight. Full collections then scan only what came later; before, each one
+        # walked the whole heap and stalled every request for 25-40 ms.
+        gc.freeze()
+        gc.set_threshold(10_000, 50, 50)
         log.info("hall %s serving on http://%s:%d (database %s)", config.hall.id, host, port, db)
         if on_ready:
             click.echo(on_ready, err=True)
@@ -64,31 +75,55 @@ async def _serve(config: HallConfig, db: Path, host: str, port: int, always_open
         await runner.cleanup()
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the daemon's loop: uvloop where it is installed (it serves about a third more requests per
+    core, and the daemon is bound by one core), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Hall TOML file.")
-@click.option("--db", type=click.Path(path_type=Path), required=True, help="SQLite file (created if missing).")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), required=True, help="Hall TOML file."
+)
+@click.option(
+    "--db", type=click.Path(path_type=Path), required=True, help="SQLite file (created if missing)."
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--always-open", is_flag=True, help="Ignore opening hours (demos and tests at any hour).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
 def serve(config_path: Path, db: Path, host: str, port: int, always_open: bool, log_level: str) -> None:
     """Run the hall daemon."""
     _logging(log_level)
     config = _config(config_path)
-    asyncio.run(_serve(config, db, host, port, always_open))
+    _run(_serve(config, db, host, port, always_open))
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=EXAMPLE_CONFIG,
-              show_default=True)
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("demo-hall"), show_default=True,
-              help="Where the demo keeps its database.")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=EXAMPLE_CONFIG, show_default=True
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    default=Path("demo-hall"),
+    show_default=True,
+    help="Where the demo keeps its database.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def demo(config_path: Path, directory: Path, host: str, port: int) -> None:
@@ -131,7 +166,7 @@ def demo(config_path: Path, directory: Path, host: str, port: int) -> None:
         "  Stop with Ctrl-C.",
         "",
     ]
-    asyncio.run(_serve(config, db, host, port, always_open=True, on_ready="\n".join(hint)))
+    _run(_serve(config, db, host, port, always_open=True, on_ready="\n".join(hint)))
 
 
 @main.group()

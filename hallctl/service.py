@@ -40,8 +40,15 @@ class Unavailable(HallError):
 
 
 class HallService:
-    def __init__(self, config: HallConfig, db_path: Path | str, *, clock: Callable[[], float] = time.time,
-                 always_open: bool = False, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        config: HallConfig,
+        db_path: Path | str,
+        *,
+        clock: Callable[[], float] = time.time,
+        always_open: bool = False,
+        synchronous: str = "FULL",
+    ) -> None:
         self.config = config
         self.db_path = Path(db_path)
         self.clock = clock
@@ -65,13 +72,21 @@ class HallService:
         start = Change()
         for w in self.state.windows.values():
             start.touch(w)
-        start.journal.append(JournalEntry(self.clock(), SYSTEM.label, SYSTEM.role.value, "daemon.start",
-                                          detail={"tickets_live": len(self.state.tickets)}))
+        start.journal.append(
+            JournalEntry(
+                self.clock(),
+                SYSTEM.label,
+                SYSTEM.role.value,
+                "daemon.start",
+                detail={"tickets_live": len(self.state.tickets)},
+            )
+        )
         await self._commit([start])
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self._writer.__aexit__(exc_type, exc, tb)
         if self._reader is not None:
             self._reader.close()
@@ -114,8 +129,11 @@ class HallService:
         try:
             await asyncio.shield(future)
         except StoreError:
-            raise Unavailable("store_failed", "系统暂时无法保存，请稍后重试",
-                              "the hall's database could not save this; try again") from None
+            raise Unavailable(
+                "store_failed",
+                "系统暂时无法保存，请稍后重试",
+                "the hall's database could not save this; try again",
+            ) from None
 
     def _after_commit(self, future: asyncio.Future[None], events: list[Event]) -> None:
         if future.cancelled():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hallctl.config import Profile
 from hallctl.core import routing
-from hallctl.core.counter import assign_call, ensure_ready_to_call, note_window, journal_window
+from hallctl.core.counter import assign_call, ensure_ready_to_call, journal_window, note_window
 from hallctl.core.errors import Conflict, Invalid, wrong_state
 from hallctl.core.model import QUEUED, Actor, Change, WindowState
 from hallctl.core.state import HallState
@@ -29,8 +29,12 @@ def close_window(state: HallState, now: float, actor: Actor, window_id: int, rea
     """Close a window; its clerk is logged out. A window with a ticket at it cannot close."""
     window = state.window(window_id)
     if window.current is not None:
-        raise Conflict("window_busy", f"{window.id}号窗口正在办理，不能关闭", f"window {window.id} has a ticket",
-                       ticket=window.current)
+        raise Conflict(
+            "window_busy",
+            f"{window.id}号窗口正在办理，不能关闭",
+            f"window {window.id} has a ticket",
+            ticket=window.current,
+        )
     if window.state is WindowState.CLOSED:
         return Change(result=window)
     change = state.begin(now)
@@ -44,15 +48,25 @@ def close_window(state: HallState, now: float, actor: Actor, window_id: int, rea
     return change
 
 
-def set_profile(state: HallState, now: float, actor: Actor, window_id: int, *, name: str | None = None,
-                profile: Profile | None = None, reason: str = "") -> Change:
+def set_profile(
+    state: HallState,
+    now: float,
+    actor: Actor,
+    window_id: int,
+    *,
+    name: str | None = None,
+    profile: Profile | None = None,
+    reason: str = "",
+) -> Change:
     """Give a window a configured profile by name, or an inline one (rebalancing, 调整窗口业务)."""
     window = state.window(window_id)
     if (name is None) == (profile is None):
         raise Invalid("profile_required", "请指定一个工作方案", "give either a profile name or a profile")
     if name is not None:
         if name not in state.config.profiles:
-            raise Invalid("unknown_profile", f"工作方案 {name} 不存在", f"unknown profile {name!r}", field="profile")
+            raise Invalid(
+                "unknown_profile", f"工作方案 {name} 不存在", f"unknown profile {name!r}", field="profile"
+            )
         profile = state.config.profiles[name]
     assert profile is not None
     for code in profile.matters:
@@ -60,34 +74,54 @@ def set_profile(state: HallState, now: float, actor: Actor, window_id: int, *, n
             try:
                 state.config.matter(code)
             except KeyError:
-                raise Invalid("unknown_matter", f"事项 {code} 不存在", f"unknown matter {code!r}",
-                              field="matters") from None
+                raise Invalid(
+                    "unknown_matter", f"事项 {code} 不存在", f"unknown matter {code!r}", field="matters"
+                ) from None
     change = state.begin(now)
     before = window.profile_name
     window.profile = profile
     window.profile_name = name or "custom"
     state.profiles_changed()
-    journal_window(change, actor, now, window, "window.profile", before, window.profile_name, reason=reason,
-                    profile=profile.model_dump(mode="json"))
+    journal_window(
+        change,
+        actor,
+        now,
+        window,
+        "window.profile",
+        before,
+        window.profile_name,
+        reason=reason,
+        profile=profile.model_dump(mode="json"),
+    )
     note_window(change, now, window, "profile")
     change.result = window
     return change
 
 
-def call_ticket(state: HallState, now: float, actor: Actor, window_id: int, ticket_id: int, reason: str) -> Change:
-    """A manual out-of-order call (插队): a manager sends one waiting ticket to a window now, with a reason."""
+def call_ticket(
+    state: HallState, now: float, actor: Actor, window_id: int, ticket_id: int, reason: str
+) -> Change:
+    """A manual out-of-order call (插队): a manager sends one waiting ticket to a window, with a reason."""
     window = state.window(window_id)
     ticket = state.ticket(ticket_id)
     if not reason.strip():
-        raise Invalid("reason_required", "插队叫号必须填写原因", "an out-of-order call needs a reason", field="reason")
+        raise Invalid(
+            "reason_required", "插队叫号必须填写原因", "an out-of-order call needs a reason", field="reason"
+        )
     if window.clerk is None:
-        raise Conflict("window_unstaffed", f"{window.id}号窗口没有柜员登录", f"no clerk at window {window.id}")
+        raise Conflict(
+            "window_unstaffed", f"{window.id}号窗口没有柜员登录", f"no clerk at window {window.id}"
+        )
     ensure_ready_to_call(window)
     if ticket.state not in QUEUED:
         raise wrong_state("call", ticket.number, ticket.state.value, "waiting or transferred")
     if not routing.serves_matters(window.profile, ticket.matters):
-        raise Conflict("window_cannot_serve", f"{window.id}号窗口不办理该事项",
-                       f"window {window.id} does not serve those matters", window=window.id)
+        raise Conflict(
+            "window_cannot_serve",
+            f"{window.id}号窗口不办理该事项",
+            f"window {window.id} does not serve those matters",
+            window=window.id,
+        )
     change = state.begin(now)
     assign_call(state, change, actor, now, window, ticket, "ticket.call_out_of_order", reason=reason.strip())
     change.result = ticket

@@ -27,16 +27,39 @@ def note_window(change: Change, now: float, window: WindowStatus, action: str) -
     change.events.append(Event("window.changed", now, window=window.snapshot(), detail={"action": action}))
 
 
-def journal_window(change: Change, actor: Actor, now: float, window: WindowStatus, action: str,
-                    before: str | None, after: str | None, **detail: object) -> None:
-    change.journal.append(JournalEntry(now, actor.label, actor.role.value, action, window=window.id,
-                                       before=before, after=after, detail=dict(detail)))
+def journal_window(
+    change: Change,
+    actor: Actor,
+    now: float,
+    window: WindowStatus,
+    action: str,
+    before: str | None,
+    after: str | None,
+    **detail: object,
+) -> None:
+    change.journal.append(
+        JournalEntry(
+            now,
+            actor.label,
+            actor.role.value,
+            action,
+            window=window.id,
+            before=before,
+            after=after,
+            detail=dict(detail),
+        )
+    )
 
 
 def _current(state: HallState, window: WindowStatus, action: str, allowed: frozenset[TicketState]) -> Ticket:
     if window.current is None:
-        raise Conflict("no_current_ticket", f"{window.id}号窗口当前没有号票", f"window {window.id} has no ticket",
-                       window=window.id, action=action)
+        raise Conflict(
+            "no_current_ticket",
+            f"{window.id}号窗口当前没有号票",
+            f"window {window.id} has no ticket",
+            window=window.id,
+            action=action,
+        )
     ticket = state.ticket(window.current)
     if ticket.state not in allowed:
         raise wrong_state(action, ticket.number, ticket.state.value, " or ".join(sorted(allowed)))
@@ -45,15 +68,24 @@ def _current(state: HallState, window: WindowStatus, action: str, allowed: froze
 
 def ensure_ready_to_call(window: WindowStatus) -> None:
     if window.state is WindowState.CLOSED:
-        raise Conflict("window_closed", f"{window.id}号窗口已关闭", f"window {window.id} is closed",
-                       window=window.id)
+        raise Conflict(
+            "window_closed", f"{window.id}号窗口已关闭", f"window {window.id} is closed", window=window.id
+        )
     if window.state is WindowState.PAUSED:
-        raise Conflict("window_paused", f"{window.id}号窗口暂停服务中，请先恢复",
-                       f"window {window.id} is paused; unpause first", window=window.id)
+        raise Conflict(
+            "window_paused",
+            f"{window.id}号窗口暂停服务中，请先恢复",
+            f"window {window.id} is paused; unpause first",
+            window=window.id,
+        )
     if window.current is not None:
-        raise Conflict("window_busy", f"{window.id}号窗口还有未处理完的号票",
-                       f"window {window.id} still has a ticket; finish, transfer, suspend or no-show it first",
-                       window=window.id, ticket=window.current)
+        raise Conflict(
+            "window_busy",
+            f"{window.id}号窗口还有未处理完的号票",
+            f"window {window.id} still has a ticket; finish, transfer, suspend or no-show it first",
+            window=window.id,
+            ticket=window.current,
+        )
 
 
 def login(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
@@ -61,17 +93,26 @@ def login(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
     if actor.role is not Role.CLERK or not actor.clerk:
         raise Invalid("clerk_required", "只有柜员可以登录窗口", "only a clerk can log in to a window")
     if window.state is WindowState.CLOSED:
-        raise Conflict("window_closed", f"{window_id}号窗口已关闭", f"window {window_id} is closed",
-                       window=window_id)
+        raise Conflict(
+            "window_closed", f"{window_id}号窗口已关闭", f"window {window_id} is closed", window=window_id
+        )
     if window.clerk == actor.clerk:
         return Change(result=window)  # already there: logging in twice is harmless
     if window.clerk is not None:
-        raise Conflict("window_taken", f"{window_id}号窗口已有柜员 {window.clerk} 登录",
-                       f"clerk {window.clerk} is logged in to window {window_id}", window=window_id)
+        raise Conflict(
+            "window_taken",
+            f"{window_id}号窗口已有柜员 {window.clerk} 登录",
+            f"clerk {window.clerk} is logged in to window {window_id}",
+            window=window_id,
+        )
     other = state.window_of_clerk(actor.clerk)
     if other is not None:
-        raise Conflict("clerk_elsewhere", f"您已登录{other.id}号窗口，请先退出",
-                       f"you are logged in to window {other.id}; log out there first", window=other.id)
+        raise Conflict(
+            "clerk_elsewhere",
+            f"您已登录{other.id}号窗口，请先退出",
+            f"you are logged in to window {other.id}; log out there first",
+            window=other.id,
+        )
     change = state.begin(now)
     window.clerk = actor.clerk
     window.idle_since = now
@@ -84,8 +125,13 @@ def login(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
 def logout(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
     window = state.clerk_window(actor, window_id)
     if window.current is not None:
-        raise Conflict("window_busy", "请先处理完当前号票再退出", "finish the current ticket before logging out",
-                       window=window_id, ticket=window.current)
+        raise Conflict(
+            "window_busy",
+            "请先处理完当前号票再退出",
+            "finish the current ticket before logging out",
+            window=window_id,
+            ticket=window.current,
+        )
     change = state.begin(now)
     before = window.clerk
     window.clerk = None
@@ -95,8 +141,17 @@ def logout(state: HallState, now: float, actor: Actor, window_id: int) -> Change
     return change
 
 
-def assign_call(state: HallState, change: Change, actor: Actor, now: float, window: WindowStatus, ticket: Ticket,
-          action: str, passed_over: tuple[Ticket, ...] = (), **detail: object) -> None:
+def assign_call(
+    state: HallState,
+    change: Change,
+    actor: Actor,
+    now: float,
+    window: WindowStatus,
+    ticket: Ticket,
+    action: str,
+    passed_over: tuple[Ticket, ...] = (),
+    **detail: object,
+) -> None:
     bound = state.config.rules.starvation_bound
     for older in passed_over:
         older.bypassed += 1
@@ -113,8 +168,15 @@ def assign_call(state: HallState, change: Change, actor: Actor, now: float, wind
     window.current = ticket.id
     change.touch(window)
     state.set_state(change, actor, now, ticket, TicketState.CALLED, action, window=window.id, **detail)
-    change.events.append(Event("ticket.called", now, ticket=ticket.snapshot(), window=window.snapshot(),
-                               detail={"action": action}))
+    change.events.append(
+        Event(
+            "ticket.called",
+            now,
+            ticket=ticket.snapshot(),
+            window=window.snapshot(),
+            detail={"action": action},
+        )
+    )
 
 
 def call_next(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
@@ -125,8 +187,18 @@ def call_next(state: HallState, now: float, actor: Actor, window_id: int) -> Cha
     if choice is None:
         return Change(result=None)
     change = state.begin(now)
-    assign_call(state, change, actor, now, window, choice.ticket, "ticket.call", choice.passed_over, tier=choice.tier,
-          overtook=len(choice.passed_over))
+    assign_call(
+        state,
+        change,
+        actor,
+        now,
+        window,
+        choice.ticket,
+        "ticket.call",
+        choice.passed_over,
+        tier=choice.tier,
+        overtook=len(choice.passed_over),
+    )
     change.result = choice.ticket
     return change
 
@@ -136,17 +208,39 @@ def recall(state: HallState, now: float, actor: Actor, window_id: int) -> Change
     ticket = _current(state, window, "recall", frozenset({TicketState.CALLED}))
     limit = state.config.rules.max_recalls
     if ticket.recalls >= limit:
-        raise Conflict("recall_limit", f"已重呼{limit}次，请标记过号", f"recalled {limit} times already; mark no-show",
-                       ticket=ticket.id, recalls=ticket.recalls)
+        raise Conflict(
+            "recall_limit",
+            f"已重呼{limit}次，请标记过号",
+            f"recalled {limit} times already; mark no-show",
+            ticket=ticket.id,
+            recalls=ticket.recalls,
+        )
     change = state.begin(now)
     ticket.recalls += 1
     ticket.called_at = now
     change.touch(ticket)
-    change.journal.append(JournalEntry(now, actor.label, actor.role.value, "ticket.recall", window=window.id,
-                                       ticket=ticket.id, before="called", after="called",
-                                       detail={"recalls": ticket.recalls}))
-    change.events.append(Event("ticket.recalled", now, ticket=ticket.snapshot(), window=window.snapshot(),
-                               detail={"action": "recall"}))
+    change.journal.append(
+        JournalEntry(
+            now,
+            actor.label,
+            actor.role.value,
+            "ticket.recall",
+            window=window.id,
+            ticket=ticket.id,
+            before="called",
+            after="called",
+            detail={"recalls": ticket.recalls},
+        )
+    )
+    change.events.append(
+        Event(
+            "ticket.recalled",
+            now,
+            ticket=ticket.snapshot(),
+            window=window.snapshot(),
+            detail={"action": "recall"},
+        )
+    )
     change.result = ticket
     return change
 
@@ -162,8 +256,16 @@ def no_show(state: HallState, now: float, actor: Actor, window_id: int) -> Chang
     ticket = _current(state, window, "no_show", frozenset({TicketState.CALLED}))
     change = state.begin(now)
     ticket.no_show_at = now
-    state.set_state(change, actor, now, ticket, TicketState.NO_SHOW, "ticket.no_show", window=window.id,
-                    recalls=ticket.recalls)
+    state.set_state(
+        change,
+        actor,
+        now,
+        ticket,
+        TicketState.NO_SHOW,
+        "ticket.no_show",
+        window=window.id,
+        recalls=ticket.recalls,
+    )
     change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "no_show"}))
     _free(change, now, window, "no_show")
     change.result = ticket
@@ -176,8 +278,15 @@ def start(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
     change = state.begin(now)
     ticket.started_at = now
     state.set_state(change, actor, now, ticket, TicketState.SERVING, "ticket.start", window=window.id)
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), window=window.snapshot(),
-                               detail={"action": "start"}))
+    change.events.append(
+        Event(
+            "ticket.changed",
+            now,
+            ticket=ticket.snapshot(),
+            window=window.snapshot(),
+            detail={"action": "start"},
+        )
+    )
     change.result = ticket
     return change
 
@@ -186,22 +295,38 @@ def finish(state: HallState, now: float, actor: Actor, window_id: int, outcome: 
     window = state.clerk_window(actor, window_id)
     ticket = _current(state, window, "finish", frozenset({TicketState.SERVING}))
     if outcome not in OUTCOMES:
-        raise Invalid("bad_outcome", "办理结果无效", f"outcome must be one of {', '.join(OUTCOMES)}",
-                      field="outcome")
+        raise Invalid(
+            "bad_outcome", "办理结果无效", f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome"
+        )
     change = state.begin(now)
     ticket.finished_at = now
     ticket.outcome = outcome
-    state.set_state(change, actor, now, ticket, TicketState.DONE, "ticket.finish", window=window.id,
-                    outcome=outcome)
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), window=window.snapshot(),
-                               detail={"action": "finish"}))
+    state.set_state(
+        change, actor, now, ticket, TicketState.DONE, "ticket.finish", window=window.id, outcome=outcome
+    )
+    change.events.append(
+        Event(
+            "ticket.changed",
+            now,
+            ticket=ticket.snapshot(),
+            window=window.snapshot(),
+            detail={"action": "finish"},
+        )
+    )
     _free(change, now, window, "finish")
     change.result = ticket
     return change
 
 
-def transfer(state: HallState, now: float, actor: Actor, window_id: int,
-             matters: tuple[str, ...] | None = None, to_window: int | None = None, reason: str = "") -> Change:
+def transfer(
+    state: HallState,
+    now: float,
+    actor: Actor,
+    window_id: int,
+    matters: tuple[str, ...] | None = None,
+    to_window: int | None = None,
+    reason: str = "",
+) -> Change:
     """Send the current ticket to other matters and/or one window. It keeps its place in the queue:
     its queue key stays its issue time (转办不重新排队)."""
     window = state.clerk_window(actor, window_id)
@@ -210,22 +335,30 @@ def transfer(state: HallState, now: float, actor: Actor, window_id: int,
         raise Invalid("transfer_target_required", "请选择转办的事项或窗口", "give matters, a window, or both")
     new_matters = matters if matters is not None else ticket.matters
     if not new_matters or len(set(new_matters)) != len(new_matters):
-        raise Invalid("bad_matters", "转办事项有误", "matters must be a non-empty list without repeats",
-                      field="matters")
+        raise Invalid(
+            "bad_matters", "转办事项有误", "matters must be a non-empty list without repeats", field="matters"
+        )
     for code in new_matters:
         try:
             state.config.matter(code)
         except KeyError:
-            raise Invalid("unknown_matter", f"事项 {code} 不存在", f"unknown matter {code!r}",
-                          field="matters") from None
+            raise Invalid(
+                "unknown_matter", f"事项 {code} 不存在", f"unknown matter {code!r}", field="matters"
+            ) from None
     if to_window is not None:
         target = state.window(to_window)
         if target.id == window.id:
-            raise Invalid("transfer_to_self", "不能转给本窗口", "cannot transfer to the same window", field="window")
+            raise Invalid(
+                "transfer_to_self", "不能转给本窗口", "cannot transfer to the same window", field="window"
+            )
         if not routing.serves_matters(target.profile, new_matters):
-            raise Conflict("window_cannot_serve", f"{target.id}号窗口不办理该事项",
-                           f"window {target.id} does not serve those matters", window=target.id)
-    elif not routing.can_any_serve(state.profiles(), new_matters, ticket.channel):
+            raise Conflict(
+                "window_cannot_serve",
+                f"{target.id}号窗口不办理该事项",
+                f"window {target.id} does not serve those matters",
+                window=target.id,
+            )
+    elif not state.servable(tuple(new_matters), ticket.channel):
         raise Conflict("no_window_serves", "没有窗口可以办理转办后的事项", "no window serves those matters")
     change = state.begin(now)
     before_matters = ticket.matters
@@ -234,10 +367,22 @@ def transfer(state: HallState, now: float, actor: Actor, window_id: int,
     ticket.window = None
     ticket.transfers += 1
     ticket.bypassed = 0
-    state.set_state(change, actor, now, ticket, TicketState.TRANSFERRED, "ticket.transfer", window=window.id,
-                    from_matters=list(before_matters), matters=list(new_matters), to_window=to_window,
-                    reason=reason)
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "transfer"}))
+    state.set_state(
+        change,
+        actor,
+        now,
+        ticket,
+        TicketState.TRANSFERRED,
+        "ticket.transfer",
+        window=window.id,
+        from_matters=list(before_matters),
+        matters=list(new_matters),
+        to_window=to_window,
+        reason=reason,
+    )
+    change.events.append(
+        Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "transfer"})
+    )
     _free(change, now, window, "transfer")
     change.result = ticket
     return change
@@ -248,37 +393,49 @@ def suspend(state: HallState, now: float, actor: Actor, window_id: int, reason: 
     window = state.clerk_window(actor, window_id)
     ticket = _current(state, window, "suspend", AT_WINDOW)
     change = state.begin(now)
-    state.set_state(change, actor, now, ticket, TicketState.SUSPENDED, "ticket.suspend", window=window.id,
-                    reason=reason)
+    state.set_state(
+        change, actor, now, ticket, TicketState.SUSPENDED, "ticket.suspend", window=window.id, reason=reason
+    )
     change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "suspend"}))
     _free(change, now, window, "suspend")
     change.result = ticket
     return change
 
 
-def resume(state: HallState, now: float, actor: Actor, window_id: int, ticket_id: int | None = None) -> Change:
+def resume(
+    state: HallState, now: float, actor: Actor, window_id: int, ticket_id: int | None = None
+) -> Change:
     """Call a suspended ticket back to the window that parked it (回呼); the oldest one if none is named."""
     window = state.clerk_window(actor, window_id)
     if window.state is WindowState.CLOSED:
         raise Conflict("window_closed", f"{window.id}号窗口已关闭", f"window {window.id} is closed")
     if window.current is not None:
-        raise Conflict("window_busy", f"{window.id}号窗口还有未处理完的号票", f"window {window.id} is busy",
-                       ticket=window.current)
+        raise Conflict(
+            "window_busy",
+            f"{window.id}号窗口还有未处理完的号票",
+            f"window {window.id} is busy",
+            ticket=window.current,
+        )
     parked = sorted(
         (t for t in state.tickets.values() if t.state is TicketState.SUSPENDED and t.window == window.id),
         key=lambda t: (t.queue_key, t.id),
     )
     if ticket_id is None:
         if not parked:
-            raise Conflict("nothing_suspended", "本窗口没有挂起的号票", "no ticket is suspended at this window")
+            raise Conflict(
+                "nothing_suspended", "本窗口没有挂起的号票", "no ticket is suspended at this window"
+            )
         ticket = parked[0]
     else:
         ticket = state.ticket(ticket_id)
         if ticket.state is not TicketState.SUSPENDED:
             raise wrong_state("resume", ticket.number, ticket.state.value, "suspended")
         if ticket.window != window.id:
-            raise Conflict("suspended_elsewhere", f"号票 {ticket.number} 挂起在{ticket.window}号窗口",
-                           f"ticket {ticket.number} is suspended at window {ticket.window}")
+            raise Conflict(
+                "suspended_elsewhere",
+                f"号票 {ticket.number} 挂起在{ticket.window}号窗口",
+                f"ticket {ticket.number} is suspended at window {ticket.window}",
+            )
     change = state.begin(now)
     window.current = ticket.id
     ticket.called_at = now
@@ -286,8 +443,15 @@ def resume(state: HallState, now: float, actor: Actor, window_id: int, ticket_id
     ticket.clerk = window.clerk
     change.touch(window)
     state.set_state(change, actor, now, ticket, TicketState.CALLED, "ticket.resume", window=window.id)
-    change.events.append(Event("ticket.called", now, ticket=ticket.snapshot(), window=window.snapshot(),
-                               detail={"action": "resume"}))
+    change.events.append(
+        Event(
+            "ticket.called",
+            now,
+            ticket=ticket.snapshot(),
+            window=window.snapshot(),
+            detail={"action": "resume"},
+        )
+    )
     change.result = ticket
     return change
 
@@ -296,7 +460,9 @@ def pause(state: HallState, now: float, actor: Actor, window_id: int, reason: st
     """Stop taking calls (暂停服务); a ticket already at the window can still be finished."""
     window = state.clerk_window(actor, window_id)
     if window.state is not WindowState.OPEN:
-        raise Conflict("window_not_open", f"{window.id}号窗口当前不是服务状态", f"window {window.id} is {window.state}")
+        raise Conflict(
+            "window_not_open", f"{window.id}号窗口当前不是服务状态", f"window {window.id} is {window.state}"
+        )
     change = state.begin(now)
     window.state = WindowState.PAUSED
     journal_window(change, actor, now, window, "window.pause", "open", "paused", reason=reason)

@@ -12,7 +12,8 @@ class HallError(Exception):
     status: ClassVar[int] = 409
     code: str = "conflict"
 
-    def __init__(self, code: str, zh: str, en: str, **context: object) -> None:
+    # Positional-only, so a context key may share a name with them (appointments pass ``code=`` as context).
+    def __init__(self, code: str, zh: str, en: str, /, **context: object) -> None:
         super().__init__(en)
         self.code = code
         self.zh = zh
@@ -46,13 +47,15 @@ class Invalid(HallError):
 
 
 def ticket_not_found(ticket_id: object) -> NotFound:
-    return NotFound("ticket_not_found", f"号票 {ticket_id} 不存在", f"ticket {ticket_id} not found",
-                    ticket=ticket_id)
+    return NotFound(
+        "ticket_not_found", f"号票 {ticket_id} 不存在", f"ticket {ticket_id} not found", ticket=ticket_id
+    )
 
 
 def window_not_found(window: object) -> NotFound:
-    return NotFound("window_not_found", f"{window}号窗口不存在", f"window {window} does not exist",
-                    window=window)
+    return NotFound(
+        "window_not_found", f"{window}号窗口不存在", f"window {window} does not exist", window=window
+    )
 
 
 def wrong_state(action: str, ticket_number: str, state: str, allowed: str) -> Conflict:
@@ -60,7 +63,8 @@ def wrong_state(action: str, ticket_number: str, state: str, allowed: str) -> Co
         "invalid_transition",
         f"号票 {ticket_number} 当前状态为“{STATE_ZH.get(state, state)}”，不能{ACTION_ZH.get(action, action)}",
         f"ticket {ticket_number} is {state}; {action} needs {allowed}",
-        action=action, state=state,
+        action=action,
+        state=state,
     )
 
 

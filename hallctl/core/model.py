@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -95,10 +95,14 @@ class Ticket:
     issued_by: str = ""
 
     def snapshot(self) -> dict[str, Any]:
-        data = asdict(self)
+        """A plain copy for events (written out by hand: ``asdict`` deep-copies and is 10x slower)."""
+        data = {name: getattr(self, name) for name in _TICKET_FIELDS}
         data["state"] = self.state.value
         data["matters"] = list(self.matters)
         return data
+
+
+_TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
 
 
 @dataclass(slots=True)

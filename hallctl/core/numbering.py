@@ -9,4 +9,4 @@ def format_number(prefix: str, seq: int, digits: int) -> str:
 
 def capacity(digits: int) -> int:
     """The last sequence a prefix can reach in a day; 0 is never issued."""
-    return 10**digits - 1
+    return int(10**digits) - 1

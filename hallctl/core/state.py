@@ -55,6 +55,7 @@ class HallState:
     day: str = ""
     _consultation: frozenset[str] = frozenset()
     _pools: dict[BucketKey, frozenset[int]] = field(default_factory=dict)
+    _servable: dict[tuple[tuple[str, ...], str], bool] = field(default_factory=dict)
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -64,8 +65,14 @@ class HallState:
         state.day = business_day(now, config.hall.zone)
         for w in config.windows:
             state.windows[w.id] = WindowStatus(
-                id=w.id, kind=w.kind, name=w.name or f"{w.id}号窗口", zone=w.zone,
-                profile_name=w.profile, profile=config.profiles[w.profile], idle_since=now, day=state.day,
+                id=w.id,
+                kind=w.kind,
+                name=w.name or f"{w.id}号窗口",
+                zone=w.zone,
+                profile_name=w.profile,
+                profile=config.profiles[w.profile],
+                idle_since=now,
+                day=state.day,
             )
         state.profiles_changed()
         return state
@@ -117,7 +124,8 @@ class HallState:
     def clerk_window(self, actor: Actor, window_id: int) -> WindowStatus:
         """The window a clerk acts on; a clerk may act only where they are logged in."""
         window = self.window(window_id)
-        if actor.role is Role.CLERK and window.clerk != actor.clerk:
+        # A clerk without a clerk id would otherwise match every window nobody is logged in to.
+        if actor.role is Role.CLERK and (actor.clerk is None or window.clerk != actor.clerk):
             raise Forbidden(
                 "not_logged_in",
                 f"您未登录{window_id}号窗口，不能操作该窗口",
@@ -150,9 +158,18 @@ class HallState:
             self._pools[key] = pool
         return pool
 
+    def servable(self, matters: tuple[str, ...], channel: str) -> bool:
+        """Whether any window's profile serves these matters on this channel (asked on every issue)."""
+        key = (matters, channel)
+        known = self._servable.get(key)
+        if known is None:
+            known = self._servable[key] = routing.can_any_serve(self.profiles(), matters, channel)
+        return known
+
     def profiles_changed(self) -> None:
         self._consultation = routing.consultation_matters(self.windows.values())
         self._pools.clear()
+        self._servable.clear()
 
     # -- shared steps of commands -------------------------------------------------------------------
     def begin(self, now: float) -> Change:
@@ -180,8 +197,15 @@ class HallState:
                 w.idle_since = now
             change.touch(w)
             change.journal.append(
-                JournalEntry(now, SYSTEM.label, SYSTEM.role.value, "window.day_open", window=w.id,
-                             before=before, after=w.state.value)
+                JournalEntry(
+                    now,
+                    SYSTEM.label,
+                    SYSTEM.role.value,
+                    "window.day_open",
+                    window=w.id,
+                    before=before,
+                    after=w.state.value,
+                )
             )
             change.events.append(Event("window.changed", now, window=w.snapshot()))
         return change
@@ -194,8 +218,17 @@ class HallState:
             self.queues.remove(ticket.id)
         self.forced.discard(ticket.id)
 
-    def set_state(self, change: Change, actor: Actor, now: float, ticket: Ticket, new: TicketState,
-                  action: str, window: int | None = None, **detail: object) -> None:
+    def set_state(
+        self,
+        change: Change,
+        actor: Actor,
+        now: float,
+        ticket: Ticket,
+        new: TicketState,
+        action: str,
+        window: int | None = None,
+        **detail: object,
+    ) -> None:
         """The one place where a ticket changes state: queues, journal and change all follow."""
         before = ticket.state
         ticket.state = new
@@ -205,6 +238,15 @@ class HallState:
             self.dequeue(ticket)
         change.touch(ticket)
         change.journal.append(
-            JournalEntry(now, actor.label, actor.role.value, action, window=window, ticket=ticket.id,
-                         before=before.value, after=new.value, detail=dict(detail))
+            JournalEntry(
+                now,
+                actor.label,
+                actor.role.value,
+                action,
+                window=window,
+                ticket=ticket.id,
+                before=before.value,
+                after=new.value,
+                detail=dict(detail),
+            )
         )

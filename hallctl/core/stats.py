@@ -94,14 +94,17 @@ def hall_stats(state: HallState, now: float) -> dict[str, Any]:
     per_channel = {}
     for channel in ("normal", "enterprise", "green", "appointment"):
         mine = [t for t in today if t.channel == channel]
-        per_channel[channel] = {**_live((t for t in live if t.channel == channel), now),
-                                "today": today_figures(state, mine)}
+        per_channel[channel] = {
+            **_live((t for t in live if t.channel == channel), now),
+            "today": today_figures(state, mine),
+        }
 
     per_window = {}
     consultation = state.consultation
     for w in state.windows.values():
         eligible = [
-            t for t in live
+            t
+            for t in live
             if routing.bucket_tier(w, (t.matters, t.channel, t.target_window or 0), t, now, consultation)
             is not None
         ]

@@ -11,7 +11,10 @@ from hallctl.core.state import HallState
 from hallctl.store.rows import appointment_from_row, ticket_from_row, window_from_row
 
 # Tickets kept in memory: today's, and older ones still in play (a suspended ticket across midnight).
-_LIVE = "select * from tickets where day >= ? or state in ('waiting', 'called', 'serving', 'suspended', 'transferred')"
+_LIVE = (
+    "select * from tickets where day >= ? "
+    "or state in ('waiting', 'called', 'serving', 'suspended', 'transferred')"
+)
 
 
 def load_state(conn: sqlite3.Connection, config: HallConfig, now: float, **options: object) -> HallState:
@@ -21,11 +24,16 @@ def load_state(conn: sqlite3.Connection, config: HallConfig, now: float, **optio
         today = business_day(now, config.hall.zone)
         tickets = [ticket_from_row(r) for r in conn.execute(_LIVE, (today,))]
         windows = [window_from_row(r, config) for r in conn.execute("select * from windows")]
-        appointments = [appointment_from_row(r) for r in
-                        conn.execute("select * from appointments where state = 'booked'")]
-        last_seq = {(r["day"], r["prefix"]): r["seq"] for r in
-                    conn.execute("select day, prefix, max(seq) as seq from tickets where day >= ? "
-                                 "group by day, prefix", (today,))}
+        appointments = [
+            appointment_from_row(r) for r in conn.execute("select * from appointments where state = 'booked'")
+        ]
+        last_seq = {
+            (r["day"], r["prefix"]): r["seq"]
+            for r in conn.execute(
+                "select day, prefix, max(seq) as seq from tickets where day >= ? group by day, prefix",
+                (today,),
+            )
+        }
         issued: Counter[tuple[str, str]] = Counter()
         for t in tickets:
             if t.day >= today:

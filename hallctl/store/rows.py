@@ -7,34 +7,90 @@ from collections.abc import Mapping
 from typing import Any
 
 from hallctl.config import HallConfig, Profile
-from hallctl.core.model import Appointment, Change, JournalEntry, Ticket, TicketState, WindowState, WindowStatus
+from hallctl.core.model import (
+    Appointment,
+    Change,
+    JournalEntry,
+    Ticket,
+    TicketState,
+    WindowState,
+    WindowStatus,
+)
 
 Op = tuple[str, tuple[Any, ...]]
 
 TICKET_COLUMNS = (
-    "id", "number", "prefix", "seq", "day", "matters", "channel", "issued_at", "track_token", "state",
-    "queue_key", "window", "target_window", "clerk", "called_at", "first_called_at", "started_at",
-    "finished_at", "recalls", "no_show_at", "no_show_returns", "transfers", "bypassed", "outcome",
-    "credit_code", "appointment_code", "appointment_start", "issued_by",
+    "id",
+    "number",
+    "prefix",
+    "seq",
+    "day",
+    "matters",
+    "channel",
+    "issued_at",
+    "track_token",
+    "state",
+    "queue_key",
+    "window",
+    "target_window",
+    "clerk",
+    "called_at",
+    "first_called_at",
+    "started_at",
+    "finished_at",
+    "recalls",
+    "no_show_at",
+    "no_show_returns",
+    "transfers",
+    "bypassed",
+    "outcome",
+    "credit_code",
+    "appointment_code",
+    "appointment_start",
+    "issued_by",
 )
-WINDOW_COLUMNS = ("id", "kind", "name", "zone", "state", "clerk", "current", "profile_name", "profile",
-                  "idle_since", "day")
-APPOINTMENT_COLUMNS = ("code", "matters", "slot_start", "slot_end", "name", "created_at", "created_by",
-                       "state", "ticket")
+WINDOW_COLUMNS = (
+    "id",
+    "kind",
+    "name",
+    "zone",
+    "state",
+    "clerk",
+    "current",
+    "profile_name",
+    "profile",
+    "idle_since",
+    "day",
+)
+APPOINTMENT_COLUMNS = (
+    "code",
+    "matters",
+    "slot_start",
+    "slot_end",
+    "name",
+    "created_at",
+    "created_by",
+    "state",
+    "ticket",
+)
 JOURNAL_COLUMNS = ("at", "actor", "role", "action", "window", "ticket", "before", "after", "detail")
 
 
 def _upsert(table: str, columns: tuple[str, ...], key: str) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
     marks = ", ".join("?" for _ in columns)
-    return (f"insert into {table} ({', '.join(columns)}) values ({marks}) "
-            f"on conflict({key}) do update set {updates}")
+    return (
+        f"insert into {table} ({', '.join(columns)}) values ({marks}) "
+        f"on conflict({key}) do update set {updates}"
+    )
 
 
 UPSERT_TICKET = _upsert("tickets", TICKET_COLUMNS, "id")
 UPSERT_WINDOW = _upsert("windows", WINDOW_COLUMNS, "id")
 UPSERT_APPOINTMENT = _upsert("appointments", APPOINTMENT_COLUMNS, "code")
-INSERT_JOURNAL = f"insert into journal ({', '.join(JOURNAL_COLUMNS)}) values ({', '.join('?' * len(JOURNAL_COLUMNS))})"
+INSERT_JOURNAL = (
+    f"insert into journal ({', '.join(JOURNAL_COLUMNS)}) values ({', '.join('?' * len(JOURNAL_COLUMNS))})"
+)
 
 
 def _json(value: object) -> str:
@@ -43,10 +99,34 @@ def _json(value: object) -> str:
 
 def ticket_row(t: Ticket) -> tuple[Any, ...]:
     return (
-        t.id, t.number, t.prefix, t.seq, t.day, _json(list(t.matters)), t.channel, t.issued_at, t.track_token,
-        t.state.value, t.queue_key, t.window, t.target_window, t.clerk, t.called_at, t.first_called_at,
-        t.started_at, t.finished_at, t.recalls, t.no_show_at, t.no_show_returns, t.transfers, t.bypassed,
-        t.outcome, t.credit_code, t.appointment_code, t.appointment_start, t.issued_by,
+        t.id,
+        t.number,
+        t.prefix,
+        t.seq,
+        t.day,
+        _json(list(t.matters)),
+        t.channel,
+        t.issued_at,
+        t.track_token,
+        t.state.value,
+        t.queue_key,
+        t.window,
+        t.target_window,
+        t.clerk,
+        t.called_at,
+        t.first_called_at,
+        t.started_at,
+        t.finished_at,
+        t.recalls,
+        t.no_show_at,
+        t.no_show_returns,
+        t.transfers,
+        t.bypassed,
+        t.outcome,
+        t.credit_code,
+        t.appointment_code,
+        t.appointment_start,
+        t.issued_by,
     )
 
 
@@ -58,23 +138,50 @@ def ticket_from_row(row: Mapping[str, Any]) -> Ticket:
 
 
 def window_row(w: WindowStatus) -> tuple[Any, ...]:
-    return (w.id, w.kind, w.name, w.zone, w.state.value, w.clerk, w.current, w.profile_name,
-            _json(w.profile.model_dump(mode="json")), w.idle_since, w.day)
+    return (
+        w.id,
+        w.kind,
+        w.name,
+        w.zone,
+        w.state.value,
+        w.clerk,
+        w.current,
+        w.profile_name,
+        _json(w.profile.model_dump(mode="json")),
+        w.idle_since,
+        w.day,
+    )
 
 
 def window_from_row(row: Mapping[str, Any], config: HallConfig) -> WindowStatus:
     del config  # the stored profile wins: a manager's live change outlives a restart
     return WindowStatus(
-        id=row["id"], kind=row["kind"], name=row["name"], zone=row["zone"], state=WindowState(row["state"]),
-        clerk=row["clerk"], current=row["current"], profile_name=row["profile_name"],
-        profile=Profile.model_validate(json.loads(row["profile"])), idle_since=row["idle_since"],
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        zone=row["zone"],
+        state=WindowState(row["state"]),
+        clerk=row["clerk"],
+        current=row["current"],
+        profile_name=row["profile_name"],
+        profile=Profile.model_validate(json.loads(row["profile"])),
+        idle_since=row["idle_since"],
         day=row["day"],
     )
 
 
 def appointment_row(a: Appointment) -> tuple[Any, ...]:
-    return (a.code, _json(list(a.matters)), a.slot_start, a.slot_end, a.name, a.created_at, a.created_by,
-            a.state, a.ticket)
+    return (
+        a.code,
+        _json(list(a.matters)),
+        a.slot_start,
+        a.slot_end,
+        a.name,
+        a.created_at,
+        a.created_by,
+        a.state,
+        a.ticket,
+    )
 
 
 def appointment_from_row(row: Mapping[str, Any]) -> Appointment:

@@ -7,6 +7,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from hallctl.core.model import Actor, Role
 
@@ -51,15 +52,22 @@ def create_token(conn: sqlite3.Connection, role: str, *, clerk: str | None = Non
     return token
 
 
-def _info(row: tuple[object, ...]) -> TokenInfo:
+def _info(row: tuple[Any, ...]) -> TokenInfo:
     id_, role, clerk, name, created_at, revoked_at = row
-    return TokenInfo(int(id_), Role(str(role)), clerk if clerk is None else str(clerk), str(name),  # type: ignore[call-overload]
-                     float(created_at), None if revoked_at is None else float(revoked_at))  # type: ignore[arg-type]
+    return TokenInfo(
+        int(id_),
+        Role(role),
+        clerk,
+        str(name),
+        float(created_at),
+        None if revoked_at is None else float(revoked_at),
+    )
 
 
 def lookup(conn: sqlite3.Connection, token: str) -> TokenInfo | None:
     row = conn.execute(
-        "select id, role, clerk, name, created_at, revoked_at from tokens where hash = ?", (token_hash(token),)
+        "select id, role, clerk, name, created_at, revoked_at from tokens where hash = ?",
+        (token_hash(token),),
     ).fetchone()
     return None if row is None else _info(row)
 
@@ -70,6 +78,7 @@ def list_tokens(conn: sqlite3.Connection) -> list[TokenInfo]:
 
 
 def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
-    cur = conn.execute("update tokens set revoked_at = ? where id = ? and revoked_at is null",
-                       (time.time(), token_id))
+    cur = conn.execute(
+        "update tokens set revoked_at = ? where id = ? and revoked_at is null", (time.time(), token_id)
+    )
     return cur.rowcount == 1

@@ -13,7 +13,9 @@ from hallctl.web.views import public_ticket_view, window_view
 READERS = ALL_ROLES - {Role.BOOKING}
 
 
-@endpoint("GET", "/api/v1/hall", roles=ALL_ROLES, summary="The hall: name, hours, notices, open now", tag="hall")
+@endpoint(
+    "GET", "/api/v1/hall", roles=ALL_ROLES, summary="The hall: name, hours, notices, open now", tag="hall"
+)
 async def get_hall(ctx: Context) -> dict[str, Any]:
     config = ctx.service.config
     state = ctx.service.state
@@ -34,21 +36,23 @@ async def list_matters(ctx: Context) -> dict[str, Any]:
     config = ctx.service.config
     issued = ctx.service.state.issued
     day = ctx.service.state.day
-    return {"matters": [
-        {
-            "code": m.code,
-            "name": m.name,
-            "name_en": m.name_en,
-            "prefix": m.prefix,
-            "group": config.group(m.prefix).name,
-            "target_wait_minutes": m.target_wait_minutes,
-            "service_minutes": m.service_minutes,
-            "materials": list(m.materials),
-            "daily_cap": m.daily_cap,
-            "issued_today": issued[(day, m.code)],
-        }
-        for m in config.matters
-    ]}
+    return {
+        "matters": [
+            {
+                "code": m.code,
+                "name": m.name,
+                "name_en": m.name_en,
+                "prefix": m.prefix,
+                "group": config.group(m.prefix).name,
+                "target_wait_minutes": m.target_wait_minutes,
+                "service_minutes": m.service_minutes,
+                "materials": list(m.materials),
+                "daily_cap": m.daily_cap,
+                "issued_today": issued[(day, m.code)],
+            }
+            for m in config.matters
+        ]
+    }
 
 
 @endpoint("GET", "/api/v1/windows", roles=READERS, summary="Windows and their state", tag="hall")
@@ -67,12 +71,21 @@ async def get_window(ctx: Context) -> dict[str, Any]:
 async def me(ctx: Context) -> dict[str, Any]:
     actor = ctx.who
     window = ctx.service.state.window_of_clerk(actor.clerk) if actor.clerk else None
-    return {"role": actor.role.value, "name": actor.name, "clerk": actor.clerk,
-            "window": window.id if window else None}
+    return {
+        "role": actor.role.value,
+        "name": actor.name,
+        "clerk": actor.clerk,
+        "window": window.id if window else None,
+    }
 
 
-@endpoint("GET", "/api/v1/track/{track_token}", roles=frozenset(),
-          summary="A citizen's own ticket by its unguessable track token (the phone page)", tag="hall")
+@endpoint(
+    "GET",
+    "/api/v1/track/{track_token}",
+    roles=frozenset(),
+    summary="A citizen's own ticket by its unguessable track token (the phone page)",
+    tag="hall",
+)
 async def track(ctx: Context) -> dict[str, Any]:
     ticket = ctx.service.find_by_track_token(ctx.param("track_token"))
     if ticket is None:

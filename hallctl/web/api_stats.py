@@ -13,17 +13,30 @@ from hallctl.web.endpoints import Context, endpoint
 READ_STATS = frozenset({Role.CASESYS, Role.MANAGER, Role.AUDITOR})
 
 
-@endpoint("GET", "/api/v1/stats", roles=READ_STATS, tag="stats",
-          summary="Live waiting and today's figures per matter, window and channel")
+@endpoint(
+    "GET",
+    "/api/v1/stats",
+    roles=READ_STATS,
+    tag="stats",
+    summary="Live waiting and today's figures per matter, window and channel",
+)
 async def stats(ctx: Context) -> dict[str, Any]:
     service = ctx.service
     return hall_stats(service.state, service.clock())
 
 
-@endpoint("GET", "/api/v1/journal", roles=frozenset({Role.AUDITOR, Role.MANAGER}), tag="stats",
-          summary="The audit journal, oldest first, from a sequence number",
-          query=(("after", "only rows with a larger seq (default 0)"), ("limit", "at most this many (≤1000)"),
-                 ("ticket", "only rows of this ticket id")))
+@endpoint(
+    "GET",
+    "/api/v1/journal",
+    roles=frozenset({Role.AUDITOR, Role.MANAGER}),
+    tag="stats",
+    summary="The audit journal, oldest first, from a sequence number",
+    query=(
+        ("after", "only rows with a larger seq (default 0)"),
+        ("limit", "at most this many (≤1000)"),
+        ("ticket", "only rows of this ticket id"),
+    ),
+)
 async def journal(ctx: Context) -> dict[str, Any]:
     q = ctx.request.query
     try:
@@ -40,9 +53,10 @@ async def journal(ctx: Context) -> dict[str, Any]:
     sql += " order by seq limit ?"
     params.append(limit)
     zone = ctx.service.state.zone
-    rows = ctx.service.read(sql, tuple(params))
-    return {"journal": [
-        {**{k: r[k] for k in r.keys() if k != "detail"}, "at_iso": iso(r["at"], zone),
-         "detail": json.loads(r["detail"])}
-        for r in rows
-    ]}
+    entries = []
+    for row in ctx.service.read(sql, tuple(params)):
+        entry = dict(row)
+        entry["detail"] = json.loads(entry["detail"])
+        entry["at_iso"] = iso(entry["at"], zone)
+        entries.append(entry)
+    return {"journal": entries}

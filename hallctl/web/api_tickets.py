@@ -12,19 +12,31 @@ from hallctl.web.endpoints import STAFF, Context, endpoint
 from hallctl.web.views import ticket_view
 
 
-@endpoint("POST", "/api/v1/tickets", roles={Role.KIOSK, Role.MANAGER}, body=rq.IssueTicket, status=201,
-          summary="Issue a ticket (取号); 201 once it is on disk", tag="tickets")
+@endpoint(
+    "POST",
+    "/api/v1/tickets",
+    roles={Role.KIOSK, Role.MANAGER},
+    body=rq.IssueTicket,
+    status=201,
+    summary="Issue a ticket (取号); 201 once it is on disk",
+    tag="tickets",
+)
 async def issue_ticket(ctx: Context) -> dict[str, Any]:
     body: rq.IssueTicket = ctx.body
-    request = issuing.IssueRequest(matters=body.matter_codes(), channel=body.channel,
-                                   credit_code=body.credit_code, appointment_code=body.appointment_code)
+    request = issuing.IssueRequest(
+        matters=body.matter_codes(),
+        channel=body.channel,
+        credit_code=body.credit_code,
+        appointment_code=body.appointment_code,
+    )
     actor = ctx.who
     change = await ctx.service.execute(lambda state, now: issuing.issue(state, now, actor, request))
     return ticket_view(ctx.service.state, change.result, with_track_token=True)
 
 
-@endpoint("GET", "/api/v1/tickets/{id}", roles=STAFF, summary="One ticket, with people ahead and ETA",
-          tag="tickets")
+@endpoint(
+    "GET", "/api/v1/tickets/{id}", roles=STAFF, summary="One ticket, with people ahead and ETA", tag="tickets"
+)
 async def get_ticket(ctx: Context) -> dict[str, Any]:
     ticket_id = ctx.int_param("id")
     ticket = ctx.service.find_ticket(ticket_id)
@@ -33,9 +45,17 @@ async def get_ticket(ctx: Context) -> dict[str, Any]:
     return ticket_view(ctx.service.state, ticket)
 
 
-@endpoint("GET", "/api/v1/tickets", roles=STAFF, summary="Today's tickets, optionally by state", tag="tickets",
-          query=(("state", "waiting, called, serving, done, no_show, suspended, transferred, voided or queued"),
-                 ("limit", "at most this many (default 200, newest last)")))
+@endpoint(
+    "GET",
+    "/api/v1/tickets",
+    roles=STAFF,
+    summary="Today's tickets, optionally by state",
+    tag="tickets",
+    query=(
+        ("state", "waiting, called, serving, done, no_show, suspended, transferred, voided or queued"),
+        ("limit", "at most this many (default 200, newest last)"),
+    ),
+)
 async def list_tickets(ctx: Context) -> dict[str, Any]:
     state = ctx.service.state
     wanted = ctx.request.query.get("state")
@@ -53,8 +73,14 @@ async def list_tickets(ctx: Context) -> dict[str, Any]:
     return {"tickets": [ticket_view(state, t) for t in tickets[-limit:]]}
 
 
-@endpoint("POST", "/api/v1/tickets/{id}/return", roles={Role.KIOSK, Role.CLERK, Role.MANAGER}, body=rq.Empty,
-          summary="A no-show comes back and queues again, once, by rule (过号重排)", tag="tickets")
+@endpoint(
+    "POST",
+    "/api/v1/tickets/{id}/return",
+    roles={Role.KIOSK, Role.CLERK, Role.MANAGER},
+    body=rq.Empty,
+    summary="A no-show comes back and queues again, once, by rule (过号重排)",
+    tag="tickets",
+)
 async def return_ticket(ctx: Context) -> dict[str, Any]:
     ticket_id = ctx.int_param("id")
     actor = ctx.who
@@ -62,8 +88,14 @@ async def return_ticket(ctx: Context) -> dict[str, Any]:
     return ticket_view(ctx.service.state, change.result)
 
 
-@endpoint("POST", "/api/v1/tickets/{id}/void", roles={Role.MANAGER}, body=rq.Void,
-          summary="Void a ticket (作废) with a reason; its number is never reused", tag="tickets")
+@endpoint(
+    "POST",
+    "/api/v1/tickets/{id}/void",
+    roles={Role.MANAGER},
+    body=rq.Void,
+    summary="Void a ticket (作废) with a reason; its number is never reused",
+    tag="tickets",
+)
 async def void_ticket(ctx: Context) -> dict[str, Any]:
     ticket_id = ctx.int_param("id")
     reason = ctx.body.reason

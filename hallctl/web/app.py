@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from hallctl.service import HallService
+
 # Importing the endpoint modules registers their endpoints.
 from hallctl.web import (  # noqa: F401
     api_appointments,
@@ -18,7 +20,6 @@ from hallctl.web import (  # noqa: F401
     openapi,
     ops,
 )
-from hallctl.service import HallService
 from hallctl.web.endpoints import ENDPOINTS, SERVICE, error_response, language_of, make_route
 
 DISPLAY = Path(__file__).resolve().parents[2] / "display"
@@ -39,9 +40,11 @@ async def json_errors(
         if exc.status < 400:
             raise
         en = language_of(request) == "en"
-        messages = {404: ("not_found", "接口不存在", "no such endpoint"),
-                    405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
-                    413: ("too_large", "请求内容过大", "request body too large")}
+        messages = {
+            404: ("not_found", "接口不存在", "no such endpoint"),
+            405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
+            413: ("too_large", "请求内容过大", "request body too large"),
+        }
         code, zh, english = messages.get(exc.status, ("http_error", exc.reason, exc.reason))
         return error_response(exc.status, code, english if en else zh)
 

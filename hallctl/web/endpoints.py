@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -76,9 +77,17 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = []
 
 
-def endpoint(method: str, path: str, *, roles: frozenset[Role] | set[Role], summary: str, tag: str,
-             body: type[BaseModel] | None = None, status: int = 200,
-             query: tuple[tuple[str, str], ...] = ()) -> Callable[[Handler], Handler]:
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    roles: frozenset[Role] | set[Role],
+    summary: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+    query: tuple[tuple[str, str], ...] = (),
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ENDPOINTS.append(Endpoint(method, path, handler, frozenset(roles), summary, tag, body, status, query))
         return handler
@@ -87,7 +96,7 @@ def endpoint(method: str, path: str, *, roles: frozenset[Role] | set[Role], summ
 
 
 def language_of(request: web.Request) -> str:
-    lang = request.query.get("lang") or request.headers.get("Accept-Language", "")
+    lang = request.query.get("lang") or request.headers.get("Accept-Language") or ""
     return "en" if lang.lower().startswith("en") else "zh"
 
 
@@ -107,14 +116,18 @@ def _validation_message(exc: ValidationError) -> tuple[str, str]:
     return where, msg
 
 
+def json_response(value: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+    )
+
+
 def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
     error: dict[str, Any] = {"code": code, "message": message}
     error.update(extra)
-    return web.json_response({"error": error}, status=status, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json_response({"error": error}, status)
 
 
 def make_route(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -126,15 +139,21 @@ def make_route(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
             if not ep.public:
                 token = _bearer(request)
                 if token is None:
-                    raise Unauthenticated("unauthenticated", "需要令牌（Authorization: Bearer …）",
-                                          "a token is required (Authorization: Bearer ...)")
+                    raise Unauthenticated(
+                        "unauthenticated",
+                        "需要令牌（Authorization: Bearer …）",
+                        "a token is required (Authorization: Bearer ...)",
+                    )
                 info = service.authenticate(token)
                 if info is None:
                     raise Unauthenticated("bad_token", "令牌无效或已吊销", "unknown or revoked token")
                 if info.role not in ep.roles:
-                    raise Forbidden("role_forbidden", f"“{info.role.value}”角色无权执行此操作",
-                                    f"the {info.role.value} role may not do this",
-                                    allowed=sorted(r.value for r in ep.roles))
+                    raise Forbidden(
+                        "role_forbidden",
+                        f"“{info.role.value}”角色无权执行此操作",
+                        f"the {info.role.value} role may not do this",
+                        allowed=sorted(r.value for r in ep.roles),
+                    )
                 actor = info.actor()
             body = None
             if ep.body is not None:
@@ -142,19 +161,23 @@ def make_route(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
                 try:
                     data = json.loads(raw) if raw.strip() else {}
                 except (ValueError, UnicodeDecodeError):
-                    raise Invalid("bad_json", "请求内容不是有效的 JSON", "the request body is not valid JSON") from None
+                    raise Invalid(
+                        "bad_json", "请求内容不是有效的 JSON", "the request body is not valid JSON"
+                    ) from None
                 try:
                     body = ep.body.model_validate(data)
                 except ValidationError as exc:
                     where, msg = _validation_message(exc)
-                    raise Invalid("bad_field", f"字段 {where} 有误：{msg}", f"{where}: {msg}", field=where) from None
+                    raise Invalid(
+                        "bad_field", f"字段 {where} 有误：{msg}", f"{where}: {msg}", field=where
+                    ) from None
             result = await ep.handler(Context(request, service, actor, body, language))
         except HallError as exc:
             extra = {"field": exc.context["field"]} if "field" in exc.context else {}
             return error_response(exc.status, exc.code, exc.message(language), **extra)
         if isinstance(result, web.StreamResponse):
             return result
-        return web.json_response(result, status=ep.status, dumps=_dumps)
+        return json_response(result, ep.status)
 
     route.__name__ = ep.handler.__name__
     return route

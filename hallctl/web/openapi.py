@@ -14,9 +14,17 @@ INTEGER_PARAMS = {"window", "id"}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"],
-                             "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                            "field": {"type": "string"}}}},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+            },
+        }
+    },
 }
 ERRORS = {
     "400": "Bad request",
@@ -31,22 +39,36 @@ ERRORS = {
 
 def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "integer"} if name in INTEGER_PARAMS else {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer"} if name in INTEGER_PARAMS else {"type": "string"},
+        }
         for name in _PARAM.findall(ep.path)
     ]
-    params += [{"name": name, "in": "query", "required": False, "description": desc, "schema": {"type": "string"}}
-               for name, desc in ep.query]
+    params += [
+        {"name": name, "in": "query", "required": False, "description": desc, "schema": {"type": "string"}}
+        for name, desc in ep.query
+    ]
     op: dict[str, Any] = {
         "operationId": ep.handler.__name__ if ep.tag != "window" else f"window_{ep.handler.__name__}",
         "summary": ep.summary,
         "tags": [ep.tag],
-        "responses": {str(ep.status): {"description": "OK", "content": {"application/json": {
-            "schema": {"type": "object"}}}}},
+        "responses": {
+            str(ep.status): {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
     }
     if ep.path == "/metrics":
-        op["responses"] = {"200": {"description": "Prometheus text", "content": {"text/plain": {
-            "schema": {"type": "string"}}}}}
+        op["responses"] = {
+            "200": {
+                "description": "Prometheus text",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        }
     if params:
         op["parameters"] = params
     if ep.public:
@@ -59,11 +81,18 @@ def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
         schemas[ep.body.__name__] = schema
-        op["requestBody"] = {"required": False, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}}}
+        op["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}},
+        }
     for code, text in ERRORS.items():
-        op["responses"].setdefault(code, {"description": text, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}})
+        op["responses"].setdefault(
+            code,
+            {
+                "description": text,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        )
     return op
 
 
@@ -74,13 +103,18 @@ def build_openapi() -> dict[str, Any]:
         paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep, schemas)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "hallctl", "version": __version__,
-                 "description": "Queue controller of a comprehensive-teller social-insurance service hall."},
+        "info": {
+            "title": "hallctl",
+            "version": __version__,
+            "description": "Queue controller of a comprehensive-teller social-insurance service hall.",
+        },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }
 
 

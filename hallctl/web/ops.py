@@ -20,13 +20,20 @@ WAIT_BUCKETS = (60, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
 @endpoint("GET", "/healthz", roles=frozenset(), tag="ops", summary="Liveness: 200 when the daemon serves")
 async def healthz(ctx: Context) -> dict[str, Any]:
     state = ctx.service.state
-    return {"status": "ok", "hall": ctx.service.config.hall.id, "day": state.day,
-            "waiting": len(state.queues), "uptime_s": round(ctx.service.clock() - ctx.service.started_at, 1)}
+    return {
+        "status": "ok",
+        "hall": ctx.service.config.hall.id,
+        "day": state.day,
+        "waiting": len(state.queues),
+        "uptime_s": round(ctx.service.clock() - ctx.service.started_at, 1),
+    }
 
 
 def _labels(**labels: object) -> str:
-    inner = ",".join(f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-                     for k, v in labels.items())
+    inner = ",".join(
+        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in labels.items()
+    )
     return "{" + inner + "}" if inner else ""
 
 
@@ -41,20 +48,32 @@ def metrics_text(ctx: Context) -> str:
         lines.extend(f"{name}{_labels(**labels)} {value:g}" for labels, value in samples)
 
     today = [t for t in state.tickets.values() if t.day == state.day]
-    metric("hallctl_tickets_issued_total", "counter", "Tickets issued since the daemon started.",
-           [({}, service.tickets_issued)])
+    metric(
+        "hallctl_tickets_issued_total",
+        "counter",
+        "Tickets issued since the daemon started.",
+        [({}, service.tickets_issued)],
+    )
     issued_today: dict[tuple[str, str], int] = {}
     for t in today:
         key = (t.matters[0], t.channel)
         issued_today[key] = issued_today.get(key, 0) + 1
-    metric("hallctl_tickets_issued_today", "gauge", "Tickets issued today by first matter and channel.",
-           [({"matter": m, "channel": c}, n) for (m, c), n in sorted(issued_today.items())])
+    metric(
+        "hallctl_tickets_issued_today",
+        "gauge",
+        "Tickets issued today by first matter and channel.",
+        [({"matter": m, "channel": c}, n) for (m, c), n in sorted(issued_today.items())],
+    )
     waiting: dict[str, int] = {m.code: 0 for m in state.config.matters}
     for t in state.tickets.values():
         if t.state in QUEUED:
             waiting[t.matters[0]] = waiting.get(t.matters[0], 0) + 1
-    metric("hallctl_waiting", "gauge", "Tickets waiting now by first matter (the queue).",
-           [({"matter": m}, n) for m, n in waiting.items()])
+    metric(
+        "hallctl_waiting",
+        "gauge",
+        "Tickets waiting now by first matter (the queue).",
+        [({"matter": m}, n) for m, n in waiting.items()],
+    )
     waits = sorted(w for t in today if (w := wait_seconds(t)) is not None)
     lines.append("# HELP hallctl_wait_seconds Wait from issue to first call of today's called tickets.")
     lines.append("# TYPE hallctl_wait_seconds histogram")
@@ -63,18 +82,36 @@ def metrics_text(ctx: Context) -> str:
     lines.append(f'hallctl_wait_seconds_bucket{{le="+Inf"}} {len(waits)}')
     lines.append(f"hallctl_wait_seconds_sum {sum(waits):g}")
     lines.append(f"hallctl_wait_seconds_count {len(waits)}")
-    metric("hallctl_windows", "gauge", "Windows by state.",
-           [({"state": s}, sum(1 for w in state.windows.values() if w.state.value == s))
-            for s in ("open", "paused", "closed")])
-    metric("hallctl_store_commits_total", "counter", "Transactions committed (each holds one or more commands).",
-           [({}, service.writer.commits)])
+    metric(
+        "hallctl_windows",
+        "gauge",
+        "Windows by state.",
+        [
+            ({"state": s}, sum(1 for w in state.windows.values() if w.state.value == s))
+            for s in ("open", "paused", "closed")
+        ],
+    )
+    metric(
+        "hallctl_store_commits_total",
+        "counter",
+        "Transactions committed (each holds one or more commands).",
+        [({}, service.writer.commits)],
+    )
     metric("hallctl_store_commands_total", "counter", "Commands committed.", [({}, service.writer.commands)])
-    metric("hallctl_bus_subscribers", "gauge", "Live subscribers of the event bus.",
-           [({}, service.bus.subscribers)])
+    metric(
+        "hallctl_bus_subscribers",
+        "gauge",
+        "Live subscribers of the event bus.",
+        [({}, service.bus.subscribers)],
+    )
     return "\n".join(lines) + "\n"
 
 
 @endpoint("GET", "/metrics", roles=frozenset(), tag="ops", summary="Prometheus metrics (text format)")
 async def metrics(ctx: Context) -> web.Response:
-    return web.Response(text=metrics_text(ctx), content_type="text/plain", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        text=metrics_text(ctx),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )

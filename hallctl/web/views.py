@@ -47,8 +47,14 @@ def ticket_view(state: HallState, t: Ticket, *, with_track_token: bool = False) 
 
 def materials(state: HallState, t: Ticket) -> list[dict[str, Any]]:
     """The materials checklist (一次性告知) for each of the ticket's matters."""
-    return [{"matter": m, "name": state.config.matter(m).name, "materials": list(state.config.matter(m).materials)}
-            for m in t.matters]
+    return [
+        {
+            "matter": m,
+            "name": state.config.matter(m).name,
+            "materials": list(state.config.matter(m).materials),
+        }
+        for m in t.matters
+    ]
 
 
 def public_ticket_view(state: HallState, t: Ticket) -> dict[str, Any]:
@@ -78,8 +84,9 @@ def window_view(state: HallState, w: WindowStatus) -> dict[str, Any]:
         "zone": w.zone,
         "state": w.state.value,
         "clerk": w.clerk,
-        "current": None if current is None else {"id": current.id, "number": current.number,
-                                                 "state": current.state.value},
+        "current": None
+        if current is None
+        else {"id": current.id, "number": current.number, "state": current.state.value},
         "profile_name": w.profile_name,
         "profile": w.profile.model_dump(mode="json"),
     }
