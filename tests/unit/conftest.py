@@ -5,11 +5,10 @@ Monday 2026-03-02 in Asia/Shanghai (see hallkit)."""
 from __future__ import annotations
 
 import pytest
+from hallkit import EXAMPLE_CONFIG, MINUTE, NINE, OPENING, config_with, issue, new_hall, staff
 
 from hallctl.config import HallConfig, load_config
-from hallctl.core.model import Ticket
 from hallctl.core.state import HallState
-from hallkit import EXAMPLE_CONFIG, NINE, OPENING, MINUTE, config_with, issue, new_hall, staff
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +36,10 @@ def staffed_hall(fresh_hall: HallState) -> HallState:
 
 
 @pytest.fixture
-def queue(staffed_hall: HallState) -> list[Ticket]:
-    """Five people who took tickets a minute apart from 09:00, in this order:
-    A0001 参保登记, A0002 缴费基数申报, B0001 社保卡补换, E0001 参保证明打印, Z0001 业务咨询."""
-    matters = ["CBDJ", "JFJS", "SBKBH", "CBZM", "ZX"]
-    return [issue(staffed_hall, NINE + i * MINUTE, m) for i, m in enumerate(matters)]
-
-
-@pytest.fixture
-def hall_with_queue(staffed_hall: HallState, queue: list[Ticket]) -> HallState:
-    """The staffed hall with the five tickets of ``queue`` waiting."""
+def hall_with_queue(staffed_hall: HallState) -> HallState:
+    """The staffed hall with five people who took tickets a minute apart from 09:00 (ticket ids 1-5):
+    A0001 参保登记, A0002 缴费基数申报, B0001 社保卡补换, E0001 参保证明打印, Z0001 业务咨询.
+    The windows have stood idle since 08:30, long enough for consultation overflow."""
+    for i, matter in enumerate(["CBDJ", "JFJS", "SBKBH", "CBZM", "ZX"]):
+        issue(staffed_hall, NINE + i * MINUTE, matter)
     return staffed_hall

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hallkit import SHANGHAI, at, example_data
 
 from hallctl.config import ConfigError, HallConfig, Hours, OpeningSpan, load_config, parse_config
 from hallctl.core.calendar import is_open
-from hallkit import SHANGHAI, at, example_data
 
 
 def problem(data: dict[str, Any], source: str = "hall.toml") -> str:
@@ -239,4 +239,3 @@ def test_unreadable_files_are_config_errors(tmp_path: Path, content: bytes, why:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.toml")
-

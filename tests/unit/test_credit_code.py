@@ -1,15 +1,15 @@
-"""The unified social credit code (统一社会信用代码) check character, and the enterprise channel that needs it."""
+"""The unified social credit code (统一社会信用代码) check character, and the enterprise channel."""
 
 from __future__ import annotations
 
 import pytest
+from hallkit import NINE, credit_code, fingerprint, issue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hallctl.core.credit_code import ALPHABET, check_character, is_valid
 from hallctl.core.errors import Invalid
 from hallctl.core.state import HallState
-from hallkit import NINE, credit_code, fingerprint, issue
 
 # Published codes in the real format (the first is the standard's worked example).
 KNOWN_VALID = ["91350100M000100Y43", "91110000802100433B"]

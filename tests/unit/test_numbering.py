@@ -5,15 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from hallctl.config import HallConfig
-from hallctl.core import admin, issuing
-from hallctl.core.calendar import business_day
-from hallctl.core.errors import Conflict, Invalid
-from hallctl.core.numbering import capacity, format_number
-from hallctl.core.state import HallState
 from hallkit import (
     KIOSK,
     MANAGER,
@@ -27,6 +18,15 @@ from hallkit import (
     issue,
     new_hall,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hallctl.config import HallConfig
+from hallctl.core import admin, issuing
+from hallctl.core.calendar import business_day
+from hallctl.core.errors import Conflict, Invalid
+from hallctl.core.numbering import capacity, format_number
+from hallctl.core.state import HallState
 
 
 def test_each_prefix_counts_from_one(fresh_hall: HallState) -> None:
@@ -99,10 +99,7 @@ def test_numbers_exhausted_refuses_and_changes_nothing(two_digit_config: HallCon
 
 def test_daily_cap_refuses_the_matter_until_the_next_day() -> None:
     capped = config_with(
-        matters=[
-            {**m, "daily_cap": 2} if m["code"] == "ZX" else m
-            for m in example_data()["matters"]
-        ]
+        matters=[{**m, "daily_cap": 2} if m["code"] == "ZX" else m for m in example_data()["matters"]]
     )
     hall = new_hall(capped, always_open=True)
     issue(hall, NINE, "ZX")
@@ -204,4 +201,3 @@ def test_numbers_are_gap_free_and_unique_per_prefix_per_local_day(
     assert len({(t.day, t.number) for t in tickets}) == len(tickets)
     assert len({t.id for t in tickets}) == len(tickets)
     assert len({t.track_token for t in tickets}) == len(tickets)
-

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hallkit import KIOSK, MANAGER, MINUTE, NINE, clerk, config_with, fingerprint, issue, new_hall, staff
 
-from hallctl.config import HallConfig, Profile
+from hallctl.config import Profile
 from hallctl.core import admin, counter, issuing
 from hallctl.core.errors import Conflict, Forbidden, HallError, Invalid, NotFound
-from hallctl.core.model import Change, Ticket, TicketState, WindowState
+from hallctl.core.model import Actor, Change, Role, Ticket, TicketState, WindowState
 from hallctl.core.state import HallState
-from hallkit import KIOSK, MANAGER, MINUTE, NINE, clerk, config_with, fingerprint, issue, new_hall, staff
 
 LATER = NINE + 10 * MINUTE  # when the step under test happens
 
@@ -28,7 +28,7 @@ def ticket_in(hall: HallState, state: TicketState) -> Ticket:
     if state is TicketState.VOIDED:
         issuing.void(hall, NINE + 30, MANAGER, ticket.id, "取错号")
         return ticket
-    assert counter.call_next(hall, NINE + MINUTE, clerk(1), 1).result is ticket
+    assert counter.call_next(hall, NINE + MINUTE, clerk(1), 1).result == ticket
     if state is TicketState.CALLED:
         return ticket
     if state is TicketState.NO_SHOW:
@@ -565,9 +565,17 @@ def test_manager_call_refusals(hall_with_queue: HallState) -> None:
         admin.call_ticket(hall_with_queue, LATER, MANAGER, 6, question.id, "x")
     assert paused.value.code == "window_paused"
     assert fingerprint(hall_with_queue) == before
-    counter.call_next(hall_with_queue, LATER, clerk(1), 1)
+    admin.call_ticket(hall_with_queue, LATER, MANAGER, 1, hall_with_queue.tickets[1].id, "复核件")
     with pytest.raises(Conflict) as busy:
         admin.call_ticket(hall_with_queue, LATER, MANAGER, 1, question.id, "x")
     assert busy.value.code == "window_busy"
     assert question.state is S.WAITING
 
+
+def test_a_clerk_without_a_clerk_id_acts_nowhere(fresh_hall: HallState) -> None:
+    issue(fresh_hall, NINE, "CBDJ")
+    nameless = Actor(Role.CLERK, "临时")
+    assert fresh_hall.windows[1].clerk is None
+    with pytest.raises(Forbidden) as refused:
+        counter.call_next(fresh_hall, NINE + 1, nameless, 1)
+    assert refused.value.code == "not_logged_in"
