@@ -2,8 +2,8 @@
 
 A window's work profile names the matters and channels it serves and an ordered list of rules; a ticket's
 tier is the position of the first rule that lifts it (green first, an appointment that is due, a large
-enterprise that has waited too long, a consultation while this window stands idle), else the default tier,
-where the longest-waiting ticket goes first. Above every rule stands the anti-starvation bound: a ticket
+enterprise that has waited too long), else the default tier, where the longest-waiting ticket goes first.
+A consultation admitted by ``consultation_overflow`` (this window stood idle) ranks after the default tier. Above every rule stands the anti-starvation bound: a ticket
 passed over by ``starvation_bound`` later tickets is taken next by any window that may serve it.
 """
 
@@ -69,7 +69,9 @@ def bucket_tier(
             and consultation_matters.issuperset(matters)
             and now - window.idle_since >= rule.seconds
         ):
-            return i
+            # After the default tier whatever its place in the list: an integrated window helps with
+            # questions only when it has nothing of its own to call, so questions never block it.
+            return len(profile.rules) + 1
     return len(profile.rules) if base else None
 
 

@@ -218,6 +218,18 @@ def test_idle_clock_restarts_when_the_window_is_freed(busy_hall: HallState) -> N
     assert call(busy_hall, freed + 120, 1) is second_question
 
 
+def test_an_idle_window_takes_its_own_older_and_younger_tickets_before_a_question(
+    busy_hall: HallState,
+) -> None:
+    question = issue(busy_hall, NINE, "ZX")
+    ordinary = issue(busy_hall, NINE + MINUTE, "CBDJ")
+    idle_enough = NINE + 10 * MINUTE
+    assert call(busy_hall, idle_enough, 1) is ordinary  # the question waited longer, but it is not ours
+    counter.start(busy_hall, idle_enough, clerk(1), 1)
+    counter.finish(busy_hall, idle_enough + 60, clerk(1), 1)
+    assert call(busy_hall, idle_enough + 60 + 120, 1) is question
+
+
 def test_consultation_window_never_overflows_to_common_matters(busy_hall: HallState) -> None:
     issue(busy_hall, NINE, "CBDJ")
     assert call(busy_hall, NINE + 3600, 6) is None
