@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -236,11 +237,15 @@ class HallConfig(_Model):
             raise ValueError("windows: the hall needs at least one window")
         return self
 
+    @cached_property
+    def matters_by_code(self) -> dict[str, Matter]:
+        # Looked up on every ticket, view and figure: a dict rather than a scan of the list. (A plain
+        # cached_property: pydantic's private attributes cost a __getattr__ call on every read.)
+        return {m.code: m for m in self.matters}
+
     def matter(self, code: str) -> Matter:
-        for m in self.matters:
-            if m.code == code:
-                return m
-        raise KeyError(code)
+        """The matter with this code; KeyError if there is none."""
+        return self.matters_by_code[code]
 
     def group(self, prefix: str) -> Group:
         for g in self.groups:

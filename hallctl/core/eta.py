@@ -28,7 +28,7 @@ def ahead_and_work(state: HallState, ticket: Ticket) -> tuple[int, float]:
         n = Queues.before(bucket, mark)
         if n:
             ahead += n
-            work += n * sum(state.config.matter(m).service_minutes for m in key[0])
+            work += n * state.service_minutes(key[0])
     return ahead, work
 
 

@@ -56,6 +56,7 @@ class HallState:
     _consultation: frozenset[str] = frozenset()
     _pools: dict[BucketKey, frozenset[int]] = field(default_factory=dict)
     _servable: dict[tuple[tuple[str, ...], str], bool] = field(default_factory=dict)
+    _service_minutes: dict[tuple[str, ...], float] = field(default_factory=dict)
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -157,6 +158,15 @@ class HallState:
                 )
             self._pools[key] = pool
         return pool
+
+    def service_minutes(self, matters: tuple[str, ...]) -> float:
+        """Expected handling time of a ticket with these matters (a bundle takes the sum)."""
+        minutes = self._service_minutes.get(matters)
+        if minutes is None:
+            minutes = self._service_minutes[matters] = sum(
+                self.config.matter(m).service_minutes for m in matters
+            )
+        return minutes
 
     def servable(self, matters: tuple[str, ...], channel: str) -> bool:
         """Whether any window's profile serves these matters on this channel (asked on every issue)."""
