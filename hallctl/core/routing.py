@@ -3,8 +3,9 @@
 A window's work profile names the matters and channels it serves and an ordered list of rules; a ticket's
 tier is the position of the first rule that lifts it (green first, an appointment that is due, a large
 enterprise that has waited too long), else the default tier, where the longest-waiting ticket goes first.
-A consultation admitted by ``consultation_overflow`` (this window stood idle) ranks after the default tier. Above every rule stands the anti-starvation bound: a ticket
-passed over by ``starvation_bound`` later tickets is taken next by any window that may serve it.
+A consultation admitted by ``consultation_overflow`` (this window stood idle) ranks after the default
+tier. Above every rule stands the anti-starvation bound: a ticket passed over by ``starvation_bound``
+later tickets is taken next by any window that may serve it.
 """
 
 from __future__ import annotations
