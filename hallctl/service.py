@@ -34,6 +34,9 @@ Command = Callable[[HallState, float], Change]
 # within this time. Longer saves a query per request; shorter makes revocation quicker.
 TOKEN_CACHE_SECONDS = 5.0
 
+# SQLite's integers are 64-bit; a Python int outside this range cannot even be bound to a query.
+SQLITE_MIN_INT, SQLITE_MAX_INT = -(2**63), 2**63 - 1
+
 
 class Unavailable(HallError):
     status = 503
@@ -177,6 +180,8 @@ class HallService:
         live = self.state.tickets.get(ticket_id)
         if live is not None:
             return live
+        if not SQLITE_MIN_INT <= ticket_id <= SQLITE_MAX_INT:
+            return None  # names no ticket; SQLite would raise OverflowError on it (a 500, not a 404)
         assert self._reader is not None
         self._reader.row_factory = sqlite3.Row
         try:

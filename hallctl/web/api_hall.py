@@ -10,7 +10,9 @@ from hallctl.core.model import Role
 from hallctl.web.endpoints import ALL_ROLES, Context, endpoint
 from hallctl.web.views import public_ticket_view, window_view
 
-READERS = ALL_ROLES - {Role.BOOKING}
+# Who may see the windows and their clerks. Not the kiosk: a kiosk issues tickets and shows the matters,
+# nothing more (least privilege: a kiosk stands in the public hall); not the booking platform either.
+READERS = ALL_ROLES - {Role.BOOKING, Role.KIOSK}
 
 
 @endpoint(

@@ -8,6 +8,7 @@ from typing import Any
 from hallctl.core.calendar import iso
 from hallctl.core.model import Role
 from hallctl.core.stats import hall_stats
+from hallctl.service import SQLITE_MAX_INT, SQLITE_MIN_INT
 from hallctl.web.endpoints import Context, endpoint
 
 READ_STATS = frozenset({Role.CASESYS, Role.MANAGER, Role.AUDITOR})
@@ -25,6 +26,12 @@ async def stats(ctx: Context) -> dict[str, Any]:
     return hall_stats(service.state, service.clock())
 
 
+def _sqlite_int(text: str) -> int:
+    """A query parameter as an integer SQLite can bind: beyond 64 bits it would raise OverflowError (a 500);
+    clamped, it simply matches no row."""
+    return max(SQLITE_MIN_INT, min(SQLITE_MAX_INT, int(text)))
+
+
 @endpoint(
     "GET",
     "/api/v1/journal",
@@ -40,9 +47,9 @@ async def stats(ctx: Context) -> dict[str, Any]:
 async def journal(ctx: Context) -> dict[str, Any]:
     q = ctx.request.query
     try:
-        after = int(q.get("after", "0"))
+        after = _sqlite_int(q.get("after", "0"))
         limit = max(1, min(1000, int(q.get("limit", "200"))))
-        ticket = int(q["ticket"]) if "ticket" in q else None
+        ticket = _sqlite_int(q["ticket"]) if "ticket" in q else None
     except ValueError:
         after, limit, ticket = 0, 200, None
     sql = "select * from journal where seq > ?"

@@ -76,7 +76,8 @@ async def list_tickets(ctx: Context) -> dict[str, Any]:
 @endpoint(
     "POST",
     "/api/v1/tickets/{id}/return",
-    roles={Role.KIOSK, Role.CLERK, Role.MANAGER},
+    # Staff only: a kiosk only issues tickets, and a returning citizen is let back in by a person.
+    roles={Role.CLERK, Role.MANAGER},
     body=rq.Empty,
     summary="A no-show comes back and queues again, once, by rule (过号重排)",
     tag="tickets",

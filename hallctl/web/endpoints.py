@@ -110,7 +110,7 @@ def _bearer(request: web.Request) -> str | None:
 def _validation_message(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "body"
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")  # pydantic's prefix on a validator's own message
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
     return where, msg
@@ -160,7 +160,9 @@ def make_route(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
                 raw = await request.read()
                 try:
                     data = json.loads(raw) if raw.strip() else {}
-                except (ValueError, UnicodeDecodeError):
+                # RecursionError: nesting deeper than the parser's recursion limit ("[[[[…", well under
+                # the body size limit) is malformed input too, not a server error.
+                except (ValueError, UnicodeDecodeError, RecursionError):
                     raise Invalid(
                         "bad_json", "请求内容不是有效的 JSON", "the request body is not valid JSON"
                     ) from None

@@ -81,6 +81,11 @@ class SetProfile(Body):
     reason: Reason = ""
 
 
+# The years an appointment slot may lie in (see Book._aware): wide for any real booking, narrow enough
+# that every slot can be shown in every time zone.
+SLOT_YEARS = (2000, 2099)
+
+
 class Book(Body):
     code: Code
     matters: Annotated[list[Code], Field(min_length=1, max_length=10)]
@@ -92,4 +97,9 @@ class Book(Body):
     def _aware(self) -> Book:
         if self.slot_start.tzinfo is None or self.slot_end.tzinfo is None:
             raise ValueError("slot_start and slot_end need a UTC offset, e.g. 2026-11-27T09:00:00+08:00")
+        # A slot outside these years is a typing mistake; at the calendar's edges (year 1 at +14:00) it
+        # cannot even be shown in the hall's zone, and one stored appointment that cannot be shown broke
+        # GET /api/v1/appointments (a 500) for everyone.
+        if not all(SLOT_YEARS[0] <= slot.year <= SLOT_YEARS[1] for slot in (self.slot_start, self.slot_end)):
+            raise ValueError(f"slot_start and slot_end must lie in the years {SLOT_YEARS[0]}-{SLOT_YEARS[1]}")
         return self
