@@ -26,12 +26,6 @@ async def stats(ctx: Context) -> dict[str, Any]:
     return hall_stats(service.state, service.clock())
 
 
-def _sqlite_int(text: str) -> int:
-    """A query parameter as an integer SQLite can bind: beyond 64 bits it would raise OverflowError (a 500);
-    clamped, it simply matches no row."""
-    return max(SQLITE_MIN_INT, min(SQLITE_MAX_INT, int(text)))
-
-
 @endpoint(
     "GET",
     "/api/v1/journal",
@@ -45,13 +39,11 @@ def _sqlite_int(text: str) -> int:
     ),
 )
 async def journal(ctx: Context) -> dict[str, Any]:
-    q = ctx.request.query
-    try:
-        after = _sqlite_int(q.get("after", "0"))
-        limit = max(1, min(1000, int(q.get("limit", "200"))))
-        ticket = _sqlite_int(q["ticket"]) if "ticket" in q else None
-    except ValueError:
-        after, limit, ticket = 0, 200, None
+    after = ctx.int_query("after", 0, SQLITE_MIN_INT, SQLITE_MAX_INT)
+    limit = ctx.int_query("limit", 200, 1, 1000)
+    ticket = (
+        ctx.int_query("ticket", 0, SQLITE_MIN_INT, SQLITE_MAX_INT) if "ticket" in ctx.request.query else None
+    )
     sql = "select * from journal where seq > ?"
     params: list[object] = [after]
     if ticket is not None:

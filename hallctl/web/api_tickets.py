@@ -59,10 +59,7 @@ async def get_ticket(ctx: Context) -> dict[str, Any]:
 async def list_tickets(ctx: Context) -> dict[str, Any]:
     state = ctx.service.state
     wanted = ctx.request.query.get("state")
-    try:
-        limit = max(1, min(5000, int(ctx.request.query.get("limit", "200"))))
-    except ValueError:
-        limit = 200
+    limit = ctx.int_query("limit", 200, 1, 5000)
     tickets = [t for t in state.tickets.values() if t.day == state.day]
     if wanted == "queued":
         tickets = [t for t in tickets if t.state in QUEUED]

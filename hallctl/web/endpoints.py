@@ -47,6 +47,19 @@ class Context:
         except ValueError:
             raise Invalid("bad_path", f"{name} 应为整数", f"{name} must be an integer", field=name) from None
 
+    def int_query(self, name: str, default: int, low: int, high: int) -> int:
+        """An integer query parameter, clamped to [low, high]; text that is no integer is a 422."""
+        raw = self.request.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise Invalid(
+                "bad_query", f"参数 {name} 应为整数", f"{name} must be an integer", field=name
+            ) from None
+        return max(low, min(high, value))
+
     @property
     def who(self) -> Actor:
         assert self.actor is not None, "endpoint declared public but uses the actor"
