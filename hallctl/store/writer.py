@@ -6,7 +6,8 @@ written together in the next transaction.
 
 The statements of a batch run on the event loop's thread (they only touch SQLite's page cache, a few
 microseconds each); only the COMMIT, which writes the WAL and waits for the disk, runs in a helper
-thread. That thread then takes Python's GIL once per batch rather than once per statement: a writer
+thread — except for a batch of one command with nothing behind it, committed on the loop because the
+hall is quiet and the two thread switches would cost more than the fsync. That thread then takes Python's GIL once per batch rather than once per statement: a writer
 thread executing every statement itself fought the loop for the GIL and added tens of milliseconds to
 the slowest requests.
 
@@ -123,6 +124,17 @@ class Writer:
             if conn.in_transaction:
                 conn.execute("rollback")
             self._fail(batch, exc)
+            return
+        if len(batch) == 1 and not self._pending:
+            # A lone command means the hall is quiet: committing here costs the loop one fsync, while the
+            # hop to the thread and back would cost two thread switches, more than the fsync itself.
+            done: asyncio.Future[None] = self._loop.create_future()
+            try:
+                conn.execute("commit")
+                done.set_result(None)
+            except sqlite3.Error as exc:
+                done.set_exception(exc)
+            self._committed(done, batch)
             return
         self._in_flight = asyncio.wrap_future(self._executor.submit(_commit, conn), loop=self._loop)
         self._in_flight.add_done_callback(lambda f: self._committed(f, batch))
