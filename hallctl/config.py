@@ -184,6 +184,12 @@ class Profile(_Model):
     rules: tuple[RoutingRule, ...] = ()
     description: str = ""
 
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """The profile as JSON-ready data, made once: a window's profile goes into its row and its events
+        on every call. Callers must not change the dict."""
+        return self.model_dump(mode="json")
+
 
 class Window(_Model):
     id: Annotated[int, Field(ge=1, le=999)]

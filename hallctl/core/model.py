@@ -129,7 +129,7 @@ class WindowStatus:
             "clerk": self.clerk,
             "current": self.current,
             "profile_name": self.profile_name,
-            "profile": self.profile.model_dump(mode="json"),
+            "profile": self.profile.data,
             "idle_since": self.idle_since,
             "day": self.day,
         }

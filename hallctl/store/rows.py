@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from hallctl.config import HallConfig, Profile
 from hallctl.core.model import (
     Appointment,
@@ -94,7 +96,7 @@ INSERT_JOURNAL = (
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 def ticket_row(t: Ticket) -> tuple[Any, ...]:
@@ -147,7 +149,7 @@ def window_row(w: WindowStatus) -> tuple[Any, ...]:
         w.clerk,
         w.current,
         w.profile_name,
-        _json(w.profile.model_dump(mode="json")),
+        _json(w.profile.data),
         w.idle_since,
         w.day,
     )

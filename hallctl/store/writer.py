@@ -6,10 +6,10 @@ written together in the next transaction.
 
 The statements of a batch run on the event loop's thread (they only touch SQLite's page cache, a few
 microseconds each); only the COMMIT, which writes the WAL and waits for the disk, runs in a helper
-thread — except for a batch of one command with nothing behind it, committed on the loop because the
-hall is quiet and the two thread switches would cost more than the fsync. That thread then takes Python's GIL once per batch rather than once per statement: a writer
+thread. That thread then takes Python's GIL once per batch rather than once per statement: a writer
 thread executing every statement itself fought the loop for the GIL and added tens of milliseconds to
-the slowest requests.
+the slowest requests. A batch of one command with nothing behind it commits on the loop itself: the
+hall is quiet then, and the two thread switches would cost more than the fsync.
 
 Each command's future resolves only after its transaction is on disk, so nothing is acknowledged before
 it is durable; transactions commit in submission order, so a command never becomes durable before one

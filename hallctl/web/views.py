@@ -88,7 +88,7 @@ def window_view(state: HallState, w: WindowStatus) -> dict[str, Any]:
         if current is None
         else {"id": current.id, "number": current.number, "state": current.state.value},
         "profile_name": w.profile_name,
-        "profile": w.profile.model_dump(mode="json"),
+        "profile": w.profile.data,
     }
 
 
