@@ -167,15 +167,17 @@ def assign_call(
         ticket.first_called_at = now
     window.current = ticket.id
     change.touch(window)
-    state.set_state(change, actor, now, ticket, TicketState.CALLED, action, window=window.id, **detail)
-    change.events.append(
-        Event(
-            "ticket.called",
-            now,
-            ticket=ticket.snapshot(),
-            window=window.snapshot(),
-            detail={"action": action},
-        )
+    state.set_state(
+        change,
+        actor,
+        now,
+        ticket,
+        TicketState.CALLED,
+        action,
+        window.id,
+        event="ticket.called",
+        shown_at=window,
+        **detail,
     )
 
 
@@ -266,7 +268,6 @@ def no_show(state: HallState, now: float, actor: Actor, window_id: int) -> Chang
         window=window.id,
         recalls=ticket.recalls,
     )
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "no_show"}))
     _free(change, now, window, "no_show")
     change.result = ticket
     return change
@@ -277,15 +278,8 @@ def start(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
     ticket = _current(state, window, "start", frozenset({TicketState.CALLED}))
     change = state.begin(now)
     ticket.started_at = now
-    state.set_state(change, actor, now, ticket, TicketState.SERVING, "ticket.start", window=window.id)
-    change.events.append(
-        Event(
-            "ticket.changed",
-            now,
-            ticket=ticket.snapshot(),
-            window=window.snapshot(),
-            detail={"action": "start"},
-        )
+    state.set_state(
+        change, actor, now, ticket, TicketState.SERVING, "ticket.start", window.id, shown_at=window
     )
     change.result = ticket
     return change
@@ -302,16 +296,15 @@ def finish(state: HallState, now: float, actor: Actor, window_id: int, outcome: 
     ticket.finished_at = now
     ticket.outcome = outcome
     state.set_state(
-        change, actor, now, ticket, TicketState.DONE, "ticket.finish", window=window.id, outcome=outcome
-    )
-    change.events.append(
-        Event(
-            "ticket.changed",
-            now,
-            ticket=ticket.snapshot(),
-            window=window.snapshot(),
-            detail={"action": "finish"},
-        )
+        change,
+        actor,
+        now,
+        ticket,
+        TicketState.DONE,
+        "ticket.finish",
+        window.id,
+        shown_at=window,
+        outcome=outcome,
     )
     _free(change, now, window, "finish")
     change.result = ticket
@@ -380,9 +373,6 @@ def transfer(
         to_window=to_window,
         reason=reason,
     )
-    change.events.append(
-        Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "transfer"})
-    )
     _free(change, now, window, "transfer")
     change.result = ticket
     return change
@@ -396,7 +386,6 @@ def suspend(state: HallState, now: float, actor: Actor, window_id: int, reason: 
     state.set_state(
         change, actor, now, ticket, TicketState.SUSPENDED, "ticket.suspend", window=window.id, reason=reason
     )
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "suspend"}))
     _free(change, now, window, "suspend")
     change.result = ticket
     return change
@@ -442,15 +431,16 @@ def resume(
     ticket.recalls = 0
     ticket.clerk = window.clerk
     change.touch(window)
-    state.set_state(change, actor, now, ticket, TicketState.CALLED, "ticket.resume", window=window.id)
-    change.events.append(
-        Event(
-            "ticket.called",
-            now,
-            ticket=ticket.snapshot(),
-            window=window.snapshot(),
-            detail={"action": "resume"},
-        )
+    state.set_state(
+        change,
+        actor,
+        now,
+        ticket,
+        TicketState.CALLED,
+        "ticket.resume",
+        window.id,
+        event="ticket.called",
+        shown_at=window,
     )
     change.result = ticket
     return change

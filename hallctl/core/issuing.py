@@ -210,7 +210,6 @@ def return_no_show(state: HallState, now: float, actor: Actor, ticket_id: int) -
     ticket.window = None
     ticket.bypassed = 0
     state.set_state(change, actor, now, ticket, TicketState.WAITING, "ticket.return")
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "return"}))
     change.result = ticket
     return change
 
@@ -230,7 +229,6 @@ def void(state: HallState, now: float, actor: Actor, ticket_id: int, reason: str
     state.set_state(
         change, actor, now, ticket, TicketState.VOIDED, "ticket.void", window=window, reason=reason.strip()
     )
-    change.events.append(Event("ticket.changed", now, ticket=ticket.snapshot(), detail={"action": "void"}))
     change.result = ticket
     return change
 

@@ -237,9 +237,15 @@ class HallState:
         new: TicketState,
         action: str,
         window: int | None = None,
+        *,
+        event: str = "ticket.changed",
+        shown_at: WindowStatus | None = None,
         **detail: object,
     ) -> None:
-        """The one place where a ticket changes state: queues, journal and change all follow."""
+        """The one place where a ticket changes state: queues, journal, event and change all follow.
+
+        ``action`` is the journal's name (``ticket.finish``); the event carries it without the prefix,
+        and the window ``shown_at`` when displays need it (a call names where to go)."""
         before = ticket.state
         ticket.state = new
         if new in QUEUED:
@@ -258,5 +264,14 @@ class HallState:
                 before=before.value,
                 after=new.value,
                 detail=dict(detail),
+            )
+        )
+        change.events.append(
+            Event(
+                event,
+                now,
+                ticket=ticket.snapshot(),
+                window=None if shown_at is None else shown_at.snapshot(),
+                detail={"action": action.removeprefix("ticket.")},
             )
         )
