@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hallctl.config_devices import Devices
+
 CHANNELS = ("normal", "enterprise", "green", "appointment")
 Channel = Literal["normal", "enterprise", "green", "appointment"]
 WindowKind = Literal["integrated", "consultation", "dedicated"]
@@ -208,6 +210,7 @@ class HallConfig(_Model):
     profiles: dict[str, Profile]
     windows: tuple[Window, ...]
     notices: tuple[str, ...] = ()
+    devices: Devices = Devices()
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:
@@ -241,6 +244,15 @@ class HallConfig(_Model):
                 raise ValueError(f"windows[{i}].profile: unknown profile {w.profile!r}")
         if not self.windows:
             raise ValueError("windows: the hall needs at least one window")
+        bound = {
+            "displays": [d.window for d in self.devices.displays],
+            "call_keypads": [d.window for d in self.devices.call_keypads],
+            "rating_keypads": [d.window for d in self.devices.rating_keypads],
+        }
+        for kind, windows in bound.items():
+            for i, window in enumerate(windows):
+                if window not in ids:
+                    raise ValueError(f"devices.{kind}[{i}].window: no window {window} in this hall")
         return self
 
     @cached_property

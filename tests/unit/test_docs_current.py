@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from hallctl import config_devices as dev
 from hallctl.config import Group, Hall, HallConfig, Hours, Matter, Profile, RoutingRule, Rules, Window
 from hallctl.web.reference import endpoint_table
 
@@ -28,8 +29,10 @@ def test_every_config_key_is_described_in_docs_config() -> None:
         Profile,
         RoutingRule,
         Window,
+        *(dev.Devices, dev.Mqtt, dev.Voice, dev.Ratings, dev.Board),
+        *(dev.WindowDisplay, dev.CallKeypad, dev.RatingKeypad, dev.Printer),
     ]
-    forms = ("`{k}`", "`[{k}]`", "`[[{k}]]`", "`[{k}.NAME]`")
+    forms = ("`{k}`", "`[{k}]`", "`[[{k}]]`", "`[{k}.NAME]`", "`[devices.{k}]`", "`[[devices.{k}]]`")
     missing = sorted(
         f"{m.__name__}.{k}"
         for m in models
