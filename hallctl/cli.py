@@ -46,15 +46,25 @@ def check_config(file: Path) -> None:
 
 
 async def _serve(
-    config: HallConfig, db: Path, host: str, port: int, always_open: bool, on_ready: str | None = None
+    config: HallConfig,
+    db: Path,
+    host: str,
+    port: int,
+    always_open: bool,
+    mqtt: str | None = None,
+    on_ready: str | None = None,
 ) -> None:
     from aiohttp import web
 
+    from hallctl.hub.hub import DeviceHub
     from hallctl.service import HallService
     from hallctl.web.app import create_app
 
-    async with HallService(config, db, always_open=always_open) as service:
-        runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
+    async with (
+        HallService(config, db, always_open=always_open) as service,
+        DeviceHub(service, mqtt_url=mqtt) as hub,
+    ):
+        runner = web.AppRunner(create_app(service, hub), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=2048)
         await site.start()
@@ -104,13 +114,25 @@ def _logging(level: str) -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--always-open", is_flag=True, help="Ignore opening hours (demos and tests at any hour).")
 @click.option(
+    "--mqtt", default=None, metavar="mqtt://HOST:PORT", help="The device broker (overrides the config)."
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
-def serve(config_path: Path, db: Path, host: str, port: int, always_open: bool, log_level: str) -> None:
+def serve(
+    config_path: Path, db: Path, host: str, port: int, always_open: bool, mqtt: str | None, log_level: str
+) -> None:
     """Run the hall daemon."""
+    from devices.mqtt.link import BrokerAddress, MqttUrlError
+
     _logging(log_level)
     config = _config(config_path)
-    _run(_serve(config, db, host, port, always_open))
+    if mqtt:
+        try:
+            BrokerAddress.parse(mqtt)
+        except MqttUrlError as exc:
+            raise click.BadParameter(str(exc), param_hint="--mqtt") from None
+    _run(_serve(config, db, host, port, always_open, mqtt))
 
 
 @main.command()

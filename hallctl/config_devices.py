@@ -62,12 +62,12 @@ class WindowDisplay(_Model):
 
 
 class CallKeypad(_Model):
-    """A clerk's call keypad (呼叫器) on an RS-485 bus, bound to one window."""
+    """A clerk's call keypad (呼叫器) bound to one window, on an RS-485 bus or over MQTT (no ``port``)."""
 
     id: DeviceId
     window: Annotated[int, Field(ge=1, le=999)]
-    port: SerialPort
-    address: Annotated[int, Field(ge=1, le=254)]
+    port: SerialPort | None = None
+    address: Annotated[int, Field(ge=1, le=254)] = 1
     baudrate: int = 9600
 
 

@@ -17,6 +17,7 @@ from hallctl.core.model import (
     WindowState,
     WindowStatus,
 )
+from hallctl.core.ratings import arm_after_finish
 from hallctl.core.state import HallState
 
 OUTCOMES = ("completed", "rejected", "incomplete")  # 办结 / 不予受理 / 材料不全（补正）
@@ -306,6 +307,7 @@ def finish(state: HallState, now: float, actor: Actor, window_id: int, outcome: 
         shown_at=window,
         outcome=outcome,
     )
+    arm_after_finish(state, now, window.id, ticket.id, window.clerk)
     _free(change, now, window, "finish")
     change.result = ticket
     return change

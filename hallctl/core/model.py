@@ -154,6 +154,31 @@ class Appointment:
 
 
 @dataclass(frozen=True, slots=True)
+class Armed:
+    """A window's satisfaction keypad waits for a press about this ticket until ``until``."""
+
+    ticket: int
+    clerk: str | None
+    since: float
+    until: float
+    rated: bool = False  # the press came: another press is a second press, refused
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A 好差评 rating: 5 = 非常满意 … 1 = 非常不满意."""
+
+    ticket: int
+    window: int
+    clerk: str | None
+    level: int
+    level_name: str
+    device: str
+    armed_at: float
+    rated_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     """One line of the audit journal: who did what to which ticket or window, and the state before/after."""
 
@@ -186,6 +211,7 @@ class Change:
     tickets: dict[int, Ticket] = field(default_factory=dict)
     windows: dict[int, WindowStatus] = field(default_factory=dict)
     appointments: dict[str, Appointment] = field(default_factory=dict)
+    ratings: list[Rating] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     result: Any = None
@@ -200,4 +226,4 @@ class Change:
 
     @property
     def empty(self) -> bool:
-        return not (self.tickets or self.windows or self.appointments or self.journal)
+        return not (self.tickets or self.windows or self.appointments or self.ratings or self.journal)

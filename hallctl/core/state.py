@@ -22,6 +22,7 @@ from hallctl.core.model import (
     SYSTEM,
     Actor,
     Appointment,
+    Armed,
     Change,
     Event,
     JournalEntry,
@@ -51,6 +52,7 @@ class HallState:
     forced: set[int] = field(default_factory=set)  # tickets at the starvation bound
     last_seq: dict[tuple[str, str], int] = field(default_factory=dict)  # (day, prefix) -> last number
     issued: Counter[tuple[str, str]] = field(default_factory=Counter)  # (day, matter) -> tickets issued
+    armed: dict[int, Armed] = field(default_factory=dict)  # window -> the ticket its keypad may rate
     next_id: int = 1
     day: str = ""
     _consultation: frozenset[str] = frozenset()
@@ -175,6 +177,17 @@ class HallState:
         if known is None:
             known = self._servable[key] = routing.can_any_serve(self.profiles(), matters, channel)
         return known
+
+    def waiting_for(self, window_id: int, now: float | None = None) -> int:
+        """Tickets waiting that this window may call (by its profile; overflow rules judged at ``now``)."""
+        window = self.window(window_id)
+        moment = now if now is not None else 0.0
+        total = 0
+        for key, bucket in self.queues.buckets():
+            head = self.tickets[bucket[0][1]]
+            if routing.bucket_tier(window, key, head, moment, self._consultation) is not None:
+                total += len(bucket)
+        return total
 
     def profiles_changed(self) -> None:
         self._consultation = routing.consultation_matters(self.windows.values())

@@ -13,6 +13,7 @@ from hallctl.core.model import (
     Appointment,
     Change,
     JournalEntry,
+    Rating,
     Ticket,
     TicketState,
     WindowState,
@@ -75,6 +76,7 @@ APPOINTMENT_COLUMNS = (
     "state",
     "ticket",
 )
+RATING_COLUMNS = ("ticket", "window", "clerk", "level", "level_name", "device", "armed_at", "rated_at")
 JOURNAL_COLUMNS = ("at", "actor", "role", "action", "window", "ticket", "before", "after", "detail")
 
 
@@ -192,6 +194,15 @@ def appointment_from_row(row: Mapping[str, Any]) -> Appointment:
     return Appointment(**data)
 
 
+INSERT_RATING = (
+    f"insert into ratings ({', '.join(RATING_COLUMNS)}) values ({', '.join('?' * len(RATING_COLUMNS))})"
+)
+
+
+def rating_row(r: Rating) -> tuple[Any, ...]:
+    return (r.ticket, r.window, r.clerk, r.level, r.level_name, r.device, r.armed_at, r.rated_at)
+
+
 def journal_row(e: JournalEntry) -> tuple[Any, ...]:
     return (e.at, e.actor, e.role, e.action, e.window, e.ticket, e.before, e.after, _json(e.detail))
 
@@ -202,5 +213,6 @@ def change_ops(change: Change) -> list[Op]:
     ops: list[Op] = [(UPSERT_TICKET, ticket_row(t)) for t in change.tickets.values()]
     ops += [(UPSERT_WINDOW, window_row(w)) for w in change.windows.values()]
     ops += [(UPSERT_APPOINTMENT, appointment_row(a)) for a in change.appointments.values()]
+    ops += [(INSERT_RATING, rating_row(r)) for r in change.ratings]
     ops += [(INSERT_JOURNAL, journal_row(e)) for e in change.journal]
     return ops

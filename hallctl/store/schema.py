@@ -131,6 +131,27 @@ def m004_tokens(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_ratings(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        create table ratings (
+            id integer primary key,
+            ticket integer not null,
+            window integer not null,
+            clerk text,
+            level integer not null,           -- 5 = 非常满意 … 1 = 非常不满意
+            level_name text not null,
+            device text not null,
+            armed_at real not null,
+            rated_at real not null
+        )
+        """
+    )
+    db.execute("create index ratings_ticket on ratings (ticket)")
+    db.execute("create index ratings_rated_at on ratings (rated_at)")
+
+
 def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """A connection in WAL mode. FULL: a commit is on disk before anyone is told it happened."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from hallctl.hub.hub import DeviceHub
 from hallctl.service import HallService
 
 # Importing the endpoint modules registers their endpoints.
 from hallctl.web import (  # noqa: F401
     api_appointments,
+    api_devices,
     api_hall,
     api_manager,
     api_stats,
@@ -20,7 +22,7 @@ from hallctl.web import (  # noqa: F401
     openapi,
     ops,
 )
-from hallctl.web.endpoints import ENDPOINTS, SERVICE, error_response, language_of, make_route
+from hallctl.web.endpoints import ENDPOINTS, HUB, SERVICE, error_response, language_of, make_route
 
 DISPLAY = Path(__file__).resolve().parents[2] / "display"
 PAGES = ("kiosk", "clerk", "dashboard", "board")
@@ -49,9 +51,11 @@ async def json_errors(
         return error_response(exc.status, code, english if en else zh)
 
 
-def create_app(service: HallService) -> web.Application:
+def create_app(service: HallService, hub: DeviceHub | None = None) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
     app[SERVICE] = service
+    if hub is not None:
+        app[HUB] = hub
     for ep in ENDPOINTS:
         app.router.add_route(ep.method, ep.path, make_route(ep))
     for page in PAGES:

@@ -17,12 +17,14 @@ from pydantic import BaseModel, ValidationError
 
 from hallctl.core.errors import Forbidden, HallError, Invalid
 from hallctl.core.model import Actor, Role
+from hallctl.hub.hub import DeviceHub
 from hallctl.service import HallService
 
 ALL_ROLES = frozenset(r for r in Role if r is not Role.SYSTEM)
 STAFF = frozenset({Role.CLERK, Role.MANAGER, Role.AUDITOR})
 
 SERVICE: web.AppKey[HallService] = web.AppKey("service", HallService)
+HUB: web.AppKey[DeviceHub] = web.AppKey("hub", DeviceHub)
 
 
 class Unauthenticated(HallError):

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hallctl.core.model import QUEUED
 from hallctl.core.stats import wait_seconds
-from hallctl.web.endpoints import Context, endpoint
+from hallctl.web.endpoints import HUB, Context, endpoint
 
 # Wait-time histogram buckets in seconds: up to the longest target a hall sets (an hour) and beyond.
 WAIT_BUCKETS = (60, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
@@ -104,6 +104,46 @@ def metrics_text(ctx: Context) -> str:
         "Live subscribers of the event bus.",
         [({}, service.bus.subscribers)],
     )
+    hub = ctx.request.app.get(HUB)
+    if hub is not None:
+        devices = hub.health.all()
+        metric(
+            "hallctl_device_online",
+            "gauge",
+            "1 when the device is online.",
+            [({"device": d.id, "kind": d.kind}, 1 if d.online else 0) for d in devices],
+        )
+        metric(
+            "hallctl_device_failures_total",
+            "counter",
+            "Failures seen per device.",
+            [({"device": d.id, "kind": d.kind}, d.failures) for d in devices],
+        )
+        metric(
+            "hallctl_inbound_rejected_total",
+            "counter",
+            "Device messages refused, by reason.",
+            [({"reason": reason}, n) for reason, n in sorted(hub.rejected.items())],
+        )
+        if hub.link is not None:
+            metric(
+                "hallctl_mqtt_connected",
+                "gauge",
+                "1 while the broker link is up.",
+                [({}, 1 if hub.link.connected.is_set() else 0)],
+            )
+            metric(
+                "hallctl_mqtt_published_total",
+                "counter",
+                "Messages published to the broker.",
+                [({}, hub.link.published)],
+            )
+            metric(
+                "hallctl_mqtt_dropped_total",
+                "counter",
+                "Announcements dropped while the broker was away.",
+                [({}, hub.link.dropped)],
+            )
     return "\n".join(lines) + "\n"
 
 

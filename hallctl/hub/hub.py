@@ -1,0 +1,328 @@
+"""The device hub: the daemon's side of every device.
+
+It listens on the event bus (after commit), keeps each window's screen and the hall board current on MQTT
+(retained) and on serial LEDs, has calls announced, arms satisfaction keypads, and turns what devices send
+in (ratings, call-keypad keys) into the same commands the API runs, with the same checks. A device that
+fails is counted and marked offline; it never holds up the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from devices.contracts import Key, KeyReply, RatingReply, WindowScreen
+from devices.mqtt import payloads
+from devices.mqtt.link import BrokerAddress, MqttLink
+from hallctl.bus import Subscription
+from hallctl.core import counter, ratings
+from hallctl.core.calendar import iso
+from hallctl.core.errors import HallError
+from hallctl.core.model import Actor, Event, Role, TicketState, WindowState
+from hallctl.hub.health import DeviceHealth, Health
+from hallctl.hub.screens import board, screen_of
+from hallctl.service import Command, HallService
+
+log = logging.getLogger(__name__)
+
+# The hall board is redrawn at most this often: every issued ticket changes its waiting counts, and a busy
+# kiosk burst must not turn into a stream of board messages; 0.2 s still shows a call at once to a person.
+BOARD_INTERVAL = 0.2
+
+
+class DeviceHub:
+    def __init__(self, service: HallService, *, mqtt_url: str | None = None) -> None:
+        self.service = service
+        self.config = service.config
+        self.devices = self.config.devices
+        url = mqtt_url if mqtt_url is not None else self.devices.mqtt.url
+        self.address = BrokerAddress.parse(url) if url else None
+        self.root = f"hallctl/{self.config.hall.id}"
+        self.health = Health()
+        self.screens: dict[int, WindowScreen] = {}
+        self.recent: deque[dict[str, Any]] = deque(maxlen=self.devices.board.recent_calls)
+        self.rejected: Counter[str] = Counter()  # inbound messages refused, by reason (for /metrics)
+        self.announcements: deque[dict[str, Any]] = deque(maxlen=50)  # the simulated speaker's log
+        self.link: MqttLink | None = None
+        self.board: dict[str, Any] = {}
+        self._board_dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscription: Subscription | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._bound_keypads = {(k.id, k.window) for k in self.devices.call_keypads}
+        self._bound_raters = {(k.id, k.window) for k in self.devices.rating_keypads}
+        self._last_seq: dict[str, int] = {}
+        self._password = None
+        if self.devices.mqtt.password_file:  # read once at start; the file keeps it out of the config
+            self._password = Path(self.devices.mqtt.password_file).read_text(encoding="utf-8").strip()
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    async def __aenter__(self) -> DeviceHub:
+        if self.address is not None:
+            self.link = await self._stack.enter_async_context(
+                MqttLink(
+                    self.address,
+                    root=self.root,
+                    client_id=self.devices.mqtt.client_id or f"hallctl-{self.config.hall.id}",
+                    username=self.devices.mqtt.username or None,
+                    password=self._password,
+                    subscriptions=("keypad/+/rating", "terminal/+/key", "device/+/status"),
+                    on_message=self._on_message,
+                )
+            )
+            self.health.add(
+                DeviceHealth("broker", "broker", f"mqtt://{self.address.host}:{self.address.port}")
+            )
+        for w in self.config.windows:
+            self.health.add(
+                DeviceHealth(
+                    f"display-{w.id}",
+                    "window_display",
+                    "mqtt" if self.link else "simulated",
+                    w.id,
+                    online=True,
+                )
+            )
+        for k in self.devices.call_keypads:
+            self.health.add(DeviceHealth(k.id, "call_keypad", "serial" if k.port else "mqtt", k.window))
+        for r in self.devices.rating_keypads:
+            self.health.add(DeviceHealth(r.id, "rating_keypad", "serial" if r.port else "mqtt", r.window))
+        self.health.add(
+            DeviceHealth("hall-board", "hall_board", "mqtt" if self.link else "simulated", online=True)
+        )
+        self._subscription = self.service.bus.subscribe()
+        self.resync()
+        self._tasks = [
+            asyncio.create_task(self._consume(self._subscription), name="hub-events"),
+            asyncio.create_task(self._board_loop(), name="hub-board"),
+        ]
+        if self.link is not None:
+            self._tasks.append(asyncio.create_task(self._watch_broker(self.link), name="hub-broker"))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._subscription is not None:
+            self._subscription.close()
+        await self._stack.aclose()
+
+    # -- events out ---------------------------------------------------------------------------------
+    def resync(self) -> None:
+        """Every screen and the board from the live state (at start, and after the bus dropped events)."""
+        for window_id in self.service.state.windows:
+            self._show(window_id)
+        self._board_dirty.set()
+
+    async def _consume(self, subscription: Subscription) -> None:
+        while True:
+            event = await subscription.get()
+            if subscription.overflowed:
+                subscription.overflowed = False
+                self.resync()
+            try:
+                self._handle(event)
+            except Exception:  # a device problem must never stop the hub
+                log.exception("device hub failed on %s", event.kind)
+
+    def _handle(self, event: Event) -> None:
+        window_id = None
+        if event.window is not None:
+            window_id = event.window["id"]
+        elif event.ticket is not None and event.ticket.get("window") is not None:
+            window_id = event.ticket["window"]
+        if event.kind in ("ticket.called", "ticket.recalled") and event.ticket and event.window:
+            number, window_id = event.ticket["number"], event.window["id"]
+            self.recent.appendleft(
+                {
+                    "number": number,
+                    "window": window_id,
+                    "at": iso(event.at, self.service.state.zone),
+                    "recall": event.kind == "ticket.recalled",
+                }
+            )
+            self._announce(event.window["zone"], number, window_id, recall=event.kind == "ticket.recalled")
+        if window_id is not None and window_id in self.service.state.windows:
+            self._show(window_id)
+        if event.kind.startswith(("ticket.", "window.")):
+            self._board_dirty.set()
+
+    def _show(self, window_id: int) -> None:
+        screen = screen_of(self.service.state, window_id)
+        if self.screens.get(window_id) == screen:
+            return
+        self.screens[window_id] = screen
+        if self.link is not None:
+            at = iso(time.time(), self.service.state.zone) or ""
+            self.link.set_retained(f"window/{window_id}/display", payloads.display(screen, at))
+
+    def _announce(self, zone: str, number: str, window: int, *, recall: bool) -> None:
+        text = self.devices.voice.template.format(number=number, window=window)
+        payload = {
+            "v": 1,
+            "zone": zone,
+            "number": number,
+            "window": window,
+            "text": text,
+            "repeat": self.devices.voice.repeat,
+            "recall": recall,
+        }
+        self.announcements.appendleft(payload)
+        if self.link is not None and "mqtt" in self.devices.voice.outputs:
+            self.link.publish(f"voice/{zone}", payloads.dumps(payload), qos=1)
+
+    async def _board_loop(self) -> None:
+        while True:
+            await self._board_dirty.wait()
+            self._board_dirty.clear()
+            data = board(self.service.state, list(self.recent), time.time())
+            self.board = data
+            if self.link is not None:
+                self.link.set_retained("board", payloads.dumps(data))
+            await asyncio.sleep(BOARD_INTERVAL)
+
+    async def _watch_broker(self, link: MqttLink) -> None:
+        broker = self.health.get("broker")
+        assert broker is not None
+        while True:
+            await link.connected.wait()
+            broker.seen()
+            while link.connected.is_set():
+                broker.seen()
+                await asyncio.sleep(1.0)
+            broker.online = False
+            broker.failed(link.last_error or "disconnected")
+
+    # -- messages in --------------------------------------------------------------------------------
+    async def _on_message(self, topic: str, payload: bytes) -> None:
+        local = topic.removeprefix(self.root + "/")
+        try:
+            if local.startswith("device/") and local.endswith("/status"):
+                self._device_status(local, payload)
+            elif local.startswith("keypad/"):
+                press = payloads.parse_rating(local, payload)
+                if (press.device, press.window) not in self._bound_raters:
+                    raise payloads.PayloadError(
+                        "not_bound", f"{press.device} is not the keypad of {press.window}"
+                    )
+                rated = await self.rate(press.device, press.window, press.level)
+                if not rated.accepted:
+                    self.rejected[f"rating_{rated.reason}"] += 1
+            elif local.startswith("terminal/"):
+                key = payloads.parse_key(local, payload)
+                if (key.device, key.window) not in self._bound_keypads:
+                    raise payloads.PayloadError(
+                        "not_bound", f"{key.device} is not the keypad of {key.window}"
+                    )
+                if key.seq is not None and self._last_seq.get(key.device) == key.seq:
+                    return  # the same press sent again (a retry): done once already
+                if key.seq is not None:
+                    self._last_seq[key.device] = key.seq
+                reply = await self.key(key.window, key.key, key.arg)
+                if self.link is not None:
+                    self.link.publish(
+                        f"terminal/{key.window}/reply",
+                        payloads.dumps(
+                            {
+                                "v": 1,
+                                "ok": reply.ok,
+                                "number": reply.number,
+                                "waiting": reply.waiting,
+                                "message": reply.message,
+                                "seq": key.seq,
+                            }
+                        ),
+                    )
+        except payloads.PayloadError as exc:
+            self.rejected[exc.reason] += 1
+            log.warning("refused MQTT message on %s: %s", topic, exc)
+
+    def _device_status(self, local: str, payload: bytes) -> None:
+        device_id = local.split("/")[1]
+        device = self.health.get(device_id)
+        if device is None:
+            self.rejected["unknown_device"] += 1
+            return
+        if payload == b"online":
+            device.seen()
+        elif payload == b"offline":
+            device.online = False
+        else:
+            self.rejected["bad_status"] += 1
+
+    async def rate(self, device: str, window: int, level: int) -> RatingReply:
+        """A satisfaction-keypad press (MQTT or serial): stored once, or refused with a reason."""
+        entry = self.health.get(device)
+        if entry is not None:
+            entry.seen()
+        try:
+            await self.service.execute(lambda s, now: ratings.rate(s, now, device, window, level))
+        except HallError as exc:
+            return RatingReply(False, exc.code)
+        return RatingReply(True, "")
+
+    async def key(self, window_id: int, key: Key, arg: int | None) -> KeyReply:
+        """A call-keypad key: the same command as the API's, as the clerk logged in to that window."""
+        state = self.service.state
+        window = state.windows.get(window_id)
+        if window is None or window.clerk is None:
+            return self._reply(window_id, False, "请先登录窗口")
+        actor = Actor(Role.CLERK, f"keypad@{window_id}", window.clerk)
+        commands: list[Command] = []
+        if key == "call":
+            # The keypad has no finish key: 呼叫 ends the service at the window and calls the next one.
+            current = state.tickets.get(window.current) if window.current is not None else None
+            if current is not None and current.state is TicketState.CALLED:
+                commands.append(lambda s, now: counter.start(s, now, actor, window_id))
+            if current is not None:
+                commands.append(lambda s, now: counter.finish(s, now, actor, window_id))
+            commands.append(lambda s, now: counter.call_next(s, now, actor, window_id))
+        elif key == "recall":
+            commands.append(lambda s, now: counter.recall(s, now, actor, window_id))
+        elif key == "rate":
+            commands.append(lambda s, now: ratings.request_rating(s, now, actor, window_id))
+        elif key == "pause":
+            if window.state is WindowState.PAUSED:
+                commands.append(lambda s, now: counter.unpause(s, now, actor, window_id))
+            else:
+                commands.append(lambda s, now: counter.pause(s, now, actor, window_id))
+        elif key == "transfer":
+            if arg is None:
+                return self._reply(window_id, False, "请输入转往的窗口号")
+            commands.append(lambda s, now: counter.transfer(s, now, actor, window_id, to_window=arg))
+        elif key == "no_show":
+            commands.append(lambda s, now: counter.no_show(s, now, actor, window_id))
+        elif key == "suspend":
+            commands.append(lambda s, now: counter.suspend(s, now, actor, window_id))
+        elif key == "resume":
+            commands.append(lambda s, now: counter.resume(s, now, actor, window_id))
+        try:
+            for command in commands:
+                await self.service.execute(command)
+        except HallError as exc:
+            return self._reply(window_id, False, exc.zh)
+        return self._reply(window_id, True, "")
+
+    def _reply(self, window_id: int, ok: bool, message: str) -> KeyReply:
+        state = self.service.state
+        window = state.windows.get(window_id)
+        number = None
+        if window is not None and window.current is not None:
+            number = state.tickets[window.current].number
+        waiting = state.waiting_for(window_id) if window is not None else 0
+        return KeyReply(ok, number, waiting, message)
+
+    # -- for the API and /metrics -------------------------------------------------------------------
+    def view(self) -> list[dict[str, Any]]:
+        return [d.view() for d in self.health.all()]
