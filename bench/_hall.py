@@ -82,7 +82,8 @@ class Daemon:
     """``hallctl serve --always-open`` as a subprocess in its own session; :meth:`stop` ends the whole
     group (SIGTERM, then SIGKILL after 10 s). Use it as a context manager."""
 
-    def __init__(self, config: Path, db: Path, log_file: Path) -> None:
+    def __init__(self, config: Path, db: Path, log_file: Path, extra: Sequence[str] = ()) -> None:
+        self.extra = list(extra)
         self.config = config
         self.db = db
         self.log_file = log_file
@@ -119,6 +120,7 @@ class Daemon:
             "--always-open",
             "--log-level",
             "warning",
+            *self.extra,
         ]
         with self.log_file.open("ab") as out:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
