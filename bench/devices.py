@@ -48,7 +48,8 @@ class Broker:
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 0\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
