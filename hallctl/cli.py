@@ -53,6 +53,7 @@ async def _serve(
     always_open: bool,
     mqtt: str | None = None,
     on_ready: str | None = None,
+    narrate: bool = False,
 ) -> None:
     from aiohttp import web
 
@@ -62,7 +63,7 @@ async def _serve(
 
     async with (
         HallService(config, db, always_open=always_open) as service,
-        DeviceHub(service, mqtt_url=mqtt) as hub,
+        DeviceHub(service, mqtt_url=mqtt, narrate=narrate) as hub,
     ):
         runner = web.AppRunner(create_app(service, hub), access_log=None, handle_signals=False)
         await runner.setup()
@@ -189,7 +190,7 @@ def demo(config_path: Path, directory: Path, host: str, port: int) -> None:
         "  Stop with Ctrl-C.",
         "",
     ]
-    _run(_serve(config, db, host, port, always_open=True, on_ready="\n".join(hint)))
+    _run(_serve(config, db, host, port, always_open=True, on_ready="\n".join(hint), narrate=True))
 
 
 @main.group()

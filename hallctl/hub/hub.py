@@ -37,8 +37,9 @@ BOARD_INTERVAL = 0.2
 
 
 class DeviceHub:
-    def __init__(self, service: HallService, *, mqtt_url: str | None = None) -> None:
+    def __init__(self, service: HallService, *, mqtt_url: str | None = None, narrate: bool = False) -> None:
         self.service = service
+        self.narrate = narrate  # the demo: say on the console what the simulated devices show and speak
         self.config = service.config
         self.devices = self.config.devices
         url = mqtt_url if mqtt_url is not None else self.devices.mqtt.url
@@ -163,6 +164,8 @@ class DeviceHub:
         if self.screens.get(window_id) == screen:
             return
         self.screens[window_id] = screen
+        if self.narrate:
+            log.info("窗口屏 %d号窗口: %s", window_id, screen.text)
         if self.link is not None:
             at = iso(time.time(), self.service.state.zone) or ""
             self.link.set_retained(f"window/{window_id}/display", payloads.display(screen, at))
@@ -179,6 +182,8 @@ class DeviceHub:
             "recall": recall,
         }
         self.announcements.appendleft(payload)
+        if self.narrate:
+            log.info("语音叫号 [%s]: %s", zone, text)
         if self.link is not None and "mqtt" in self.devices.voice.outputs:
             self.link.publish(f"voice/{zone}", payloads.dumps(payload), qos=1)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from devices.contracts import WindowScreen
 from hallctl.core.calendar import iso
-from hallctl.core.model import QUEUED, Ticket, TicketState, WindowState, WindowStatus
+from hallctl.core.model import Ticket, TicketState, WindowState, WindowStatus
 from hallctl.core.state import HallState
 
 IDLE_TEXT = "欢迎光临"
@@ -52,7 +52,7 @@ def board(state: HallState, recent: list[dict[str, Any]], now: float) -> dict[st
         "hall": state.config.hall.name,
         "recent": recent,
         "waiting": {
-            "total": sum(1 for t in state.queues.ids() if state.tickets[t].state in QUEUED),
+            "total": len(state.queues),
             "matters": [
                 {"code": m.code, "name": m.name, "waiting": by_matter[m.code]} for m in state.config.matters
             ],
