@@ -161,7 +161,7 @@ def demo(config_path: Path, directory: Path, host: str, port: int) -> None:
     db = directory / "hall.db"
     conn = open_db(db).conn
     made = {
-        "kiosk": create_token(conn, "kiosk", name="demo kiosk"),
+        "kiosk": create_token(conn, "kiosk", name="1号取号机"),  # prints on the simulated printer-1
         "manager": create_token(conn, "manager", name="demo manager"),
         "display": create_token(conn, "display", name="demo board"),
         "casesys": create_token(conn, "casesys", name="demo case system"),

@@ -173,7 +173,10 @@ class MqttLink:
             for topic in self._subscriptions:
                 await client.subscribe(f"{self.root}/{topic}", qos=1)
             # The broker may have lost everything: every state goes out again, in the order it was set.
+            # The sender is woken for it: with nothing new since the outage nobody else would wake it, and
+            # the displays would stay blank until the next call.
             self._dirty = dict.fromkeys(self._retained)
+            self._wake.set()
             self.connects += 1
             self.last_connected_at = time.time()
             self.connected.set()

@@ -65,12 +65,14 @@ class KeyPress:
     seq: int | None
 
 
-_WINDOW_TOPIC = re.compile(r"^(?:keypad|terminal)/(\d{1,3})/(?:rating|key)$")
-_DEVICE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# The window number as the ACL and the config spell it: ASCII digits, no leading zero. (``\d`` would take
+# "03" or a full-width "３" as window 3, a topic the broker's ACL does not know as window 3's.)
+_WINDOW_TOPIC = re.compile(r"(?:keypad|terminal)/([1-9][0-9]{0,2})/(?:rating|key)")
+_DEVICE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
 def _object(topic: str, payload: bytes) -> tuple[int, dict[str, Any]]:
-    match = _WINDOW_TOPIC.match(topic)
+    match = _WINDOW_TOPIC.fullmatch(topic)
     if not match:
         raise PayloadError("bad_topic", topic)
     if len(payload) > MAX_INBOUND:
@@ -81,10 +83,11 @@ def _object(topic: str, payload: bytes) -> tuple[int, dict[str, Any]]:
         raise PayloadError("bad_json") from None
     if not isinstance(data, dict):
         raise PayloadError("bad_json", "not an object")
-    if data.get("v") != VERSION:
-        raise PayloadError("bad_version", repr(data.get("v"))[:20])
+    version = data.get("v")
+    if type(version) is not int or version != VERSION:  # JSON true and 1.0 equal 1 in Python
+        raise PayloadError("bad_version", repr(version)[:20])
     device = data.get("device")
-    if not isinstance(device, str) or not _DEVICE.match(device):
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
         raise PayloadError("bad_device")
     return int(match.group(1)), data
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Coroutine
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,12 +21,18 @@ from typing import Any
 from devices.contracts import Key, KeyReply, RatingReply, WindowScreen
 from devices.mqtt import payloads
 from devices.mqtt.link import BrokerAddress, MqttLink
+from devices.printer.driver import PrinterDriver, PrintError
+from devices.printer.sim import SimulatedPrinter
+from devices.printer.ticket import render
+from devices.voice.announcer import Announcer
+from devices.voice.sim import SimSpeaker
 from hallctl.bus import Subscription
 from hallctl.core import counter, ratings
 from hallctl.core.calendar import iso
 from hallctl.core.errors import HallError
-from hallctl.core.model import Actor, Event, Role, TicketState, WindowState
+from hallctl.core.model import Actor, Event, Role, Ticket, TicketState, WindowState
 from hallctl.hub.health import DeviceHealth, Health
+from hallctl.hub.printing import ticket_print
 from hallctl.hub.screens import board, screen_of
 from hallctl.service import Command, HallService
 
@@ -51,6 +58,8 @@ class DeviceHub:
         self.rejected: Counter[str] = Counter()  # inbound messages refused, by reason (for /metrics)
         self.announcements: deque[dict[str, Any]] = deque(maxlen=50)  # the simulated speaker's log
         self.link: MqttLink | None = None
+        self.announcer: Announcer | None = None
+        self._spawned: set[asyncio.Task[None]] = set()
         self.board: dict[str, Any] = {}
         self._board_dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,7 +67,8 @@ class DeviceHub:
         self._stack = contextlib.AsyncExitStack()
         self._bound_keypads = {(k.id, k.window) for k in self.devices.call_keypads}
         self._bound_raters = {(k.id, k.window) for k in self.devices.rating_keypads}
-        self._last_seq: dict[str, int] = {}
+        self._last_seq: dict[str, tuple[int, bytes]] = {}  # device -> its last seq and the reply to it
+        self.printers: dict[str, PrinterDriver] = {}  # by the kiosk token's name
         self._password = None
         if self.devices.mqtt.password_file:  # read once at start; the file keeps it out of the config
             self._password = Path(self.devices.mqtt.password_file).read_text(encoding="utf-8").strip()
@@ -94,6 +104,23 @@ class DeviceHub:
             self.health.add(DeviceHealth(k.id, "call_keypad", "serial" if k.port else "mqtt", k.window))
         for r in self.devices.rating_keypads:
             self.health.add(DeviceHealth(r.id, "rating_keypad", "serial" if r.port else "mqtt", r.window))
+        voice = self.devices.voice
+        self.announcer = await self._stack.enter_async_context(
+            Announcer(
+                voice,
+                directory=self.service.db_path.parent / voice.directory,
+                publish=self._publish_voice if self.link is not None else None,
+                speaker=None if "sound" in voice.outputs else SimSpeaker(),
+            )
+        )
+        self.health.add(DeviceHealth("voice", "voice", ",".join(voice.outputs), online=True))
+        output = self.service.db_path.parent / "printer"
+        for p in self.devices.printers:
+            simulator = SimulatedPrinter(output_dir=output) if p.connection == "simulated" else None
+            self.printers[p.kiosk] = await self._stack.enter_async_context(
+                PrinterDriver(p, simulator=simulator)
+            )
+            self.health.add(DeviceHealth(p.id, "printer", p.connection.split(":")[0], online=True))
         self.health.add(
             DeviceHealth("hall-board", "hall_board", "mqtt" if self.link else "simulated", online=True)
         )
@@ -143,6 +170,8 @@ class DeviceHub:
             window_id = event.window["id"]
         elif event.ticket is not None and event.ticket.get("window") is not None:
             window_id = event.ticket["window"]
+        if window_id is not None and window_id in self.service.state.windows:
+            self._show(window_id)  # first: the screen goes out before the voice caller starts work
         if event.kind in ("ticket.called", "ticket.recalled") and event.ticket and event.window:
             number, window_id = event.ticket["number"], event.window["id"]
             self.recent.appendleft(
@@ -154,8 +183,6 @@ class DeviceHub:
                 }
             )
             self._announce(event.window["zone"], number, window_id, recall=event.kind == "ticket.recalled")
-        if window_id is not None and window_id in self.service.state.windows:
-            self._show(window_id)
         if event.kind.startswith(("ticket.", "window.")):
             self._board_dirty.set()
 
@@ -171,21 +198,22 @@ class DeviceHub:
             self.link.set_retained(f"window/{window_id}/display", payloads.display(screen, at))
 
     def _announce(self, zone: str, number: str, window: int, *, recall: bool) -> None:
-        text = self.devices.voice.template.format(number=number, window=window)
-        payload = {
-            "v": 1,
-            "zone": zone,
-            "number": number,
-            "window": window,
-            "text": text,
-            "repeat": self.devices.voice.repeat,
-            "recall": recall,
-        }
-        self.announcements.appendleft(payload)
+        self.announcements.appendleft({"zone": zone, "number": number, "window": window, "recall": recall})
         if self.narrate:
-            log.info("语音叫号 [%s]: %s", zone, text)
-        if self.link is not None and "mqtt" in self.devices.voice.outputs:
+            text = self.devices.voice.template.format(number=number, window=window)
+            log.info("语音叫号 [%s]: %s%s", zone, text, "（重呼）" if recall else "")
+        if self.announcer is not None:
+            # announce() only queues; as a task per call they still run in call order (FIFO).
+            self._spawn(self.announcer.announce(zone, number, window, recall=recall))
+
+    async def _publish_voice(self, zone: str, payload: dict[str, Any]) -> None:
+        if self.link is not None:
             self.link.publish(f"voice/{zone}", payloads.dumps(payload), qos=1)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._spawned.add(task)  # keep a reference until done, or the task may vanish mid-way
+        task.add_done_callback(self._spawned.discard)
 
     async def _board_loop(self) -> None:
         while True:
@@ -217,6 +245,7 @@ class DeviceHub:
                 self._device_status(local, payload)
             elif local.startswith("keypad/"):
                 press = payloads.parse_rating(local, payload)
+                self._known_window(press.window)
                 if (press.device, press.window) not in self._bound_raters:
                     raise payloads.PayloadError(
                         "not_bound", f"{press.device} is not the keypad of {press.window}"
@@ -226,32 +255,40 @@ class DeviceHub:
                     self.rejected[f"rating_{rated.reason}"] += 1
             elif local.startswith("terminal/"):
                 key = payloads.parse_key(local, payload)
+                self._known_window(key.window)
                 if (key.device, key.window) not in self._bound_keypads:
                     raise payloads.PayloadError(
                         "not_bound", f"{key.device} is not the keypad of {key.window}"
                     )
-                if key.seq is not None and self._last_seq.get(key.device) == key.seq:
-                    return  # the same press sent again (a retry): done once already
-                if key.seq is not None:
-                    self._last_seq[key.device] = key.seq
+                last = self._last_seq.get(key.device)
+                if key.seq is not None and last is not None and last[0] == key.seq:
+                    # The same press sent again (the keypad missed the reply): done once already, so
+                    # only the reply goes out again.
+                    if self.link is not None:
+                        self.link.publish(f"terminal/{key.window}/reply", last[1])
+                    return
                 reply = await self.key(key.window, key.key, key.arg)
+                answer = payloads.dumps(
+                    {
+                        "v": 1,
+                        "ok": reply.ok,
+                        "number": reply.number,
+                        "waiting": reply.waiting,
+                        "message": reply.message,
+                        "seq": key.seq,
+                    }
+                )
+                if key.seq is not None:
+                    self._last_seq[key.device] = (key.seq, answer)
                 if self.link is not None:
-                    self.link.publish(
-                        f"terminal/{key.window}/reply",
-                        payloads.dumps(
-                            {
-                                "v": 1,
-                                "ok": reply.ok,
-                                "number": reply.number,
-                                "waiting": reply.waiting,
-                                "message": reply.message,
-                                "seq": key.seq,
-                            }
-                        ),
-                    )
+                    self.link.publish(f"terminal/{key.window}/reply", answer)
         except payloads.PayloadError as exc:
             self.rejected[exc.reason] += 1
             log.warning("refused MQTT message on %s: %s", topic, exc)
+
+    def _known_window(self, window_id: int) -> None:
+        if window_id not in self.service.state.windows:
+            raise payloads.PayloadError("unknown_window", f"the hall has no window {window_id}")
 
     def _device_status(self, local: str, payload: bytes) -> None:
         device_id = local.split("/")[1]
@@ -327,6 +364,33 @@ class DeviceHub:
             number = state.tickets[window.current].number
         waiting = state.waiting_for(window_id) if window is not None else 0
         return KeyReply(ok, number, waiting, message)
+
+    # -- printing -----------------------------------------------------------------------------------
+    def printer_for(self, kiosk: str) -> PrinterDriver | None:
+        return self.printers.get(kiosk)
+
+    async def print_ticket(self, printer: PrinterDriver, ticket: Ticket) -> None:
+        """Print at the kiosk; raises PrintError (paper out, offline, timeout …), counted on the device."""
+        config = printer.config
+        data = render(
+            ticket_print(
+                self.service.state,
+                ticket,
+                public_url=self.devices.public_url,
+                paper_width_mm=config.paper_width_mm,
+                with_materials=config.print_materials,
+            )
+        )
+        entry = self.health.get(config.id)
+        try:
+            await printer.print_ticket(data)
+        except PrintError as exc:
+            if entry is not None:
+                entry.online = False
+                entry.failed(exc.reason)
+            raise
+        if entry is not None:
+            entry.seen()
 
     # -- for the API and /metrics -------------------------------------------------------------------
     def view(self) -> list[dict[str, Any]]:

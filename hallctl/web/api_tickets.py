@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
+from devices.printer.driver import PrintError
 from hallctl.core import issuing
 from hallctl.core.errors import ticket_not_found
-from hallctl.core.model import QUEUED, Role, TicketState
+from hallctl.core.model import QUEUED, Actor, Role, TicketState
 from hallctl.web import requests as rq
-from hallctl.web.endpoints import STAFF, Context, endpoint
+from hallctl.web.endpoints import HUB, STAFF, Context, endpoint, json_response
 from hallctl.web.views import ticket_view
 
 
@@ -21,7 +24,7 @@ from hallctl.web.views import ticket_view
     summary="Issue a ticket (取号); 201 once it is on disk",
     tag="tickets",
 )
-async def issue_ticket(ctx: Context) -> dict[str, Any]:
+async def issue_ticket(ctx: Context) -> dict[str, Any] | web.Response:
     body: rq.IssueTicket = ctx.body
     request = issuing.IssueRequest(
         matters=body.matter_codes(),
@@ -31,7 +34,36 @@ async def issue_ticket(ctx: Context) -> dict[str, Any]:
     )
     actor = ctx.who
     change = await ctx.service.execute(lambda state, now: issuing.issue(state, now, actor, request))
-    return ticket_view(ctx.service.state, change.result, with_track_token=True)
+    ticket = change.result
+    hub = ctx.request.app.get(HUB)
+    printer = hub.printer_for(actor.name) if hub is not None else None
+    if hub is not None and printer is not None:
+        try:
+            await hub.print_ticket(printer, ticket)
+        except PrintError as exc:
+            # No phantom ticket: what the citizen could not take away is voided, and the kiosk says so.
+            reason = f"出票失败（{PRINT_REASONS.get(exc.reason, exc.reason)}）"
+            voider = Actor(Role.SYSTEM, f"printer {printer.config.id}")
+            await ctx.service.execute(lambda s, now: issuing.void(s, now, voider, ticket.id, reason))
+            english = f"the ticket could not be printed ({exc.reason}); it was voided"
+            message = english if ctx.language == "en" else f"{reason}，该号已作废，请联系工作人员"
+            return json_response(
+                {
+                    "error": {"code": "print_failed", "message": message, "reason": exc.reason},
+                    "ticket": ticket_view(ctx.service.state, ticket),
+                },
+                503,
+            )
+    return ticket_view(ctx.service.state, ticket, with_track_token=True)
+
+
+PRINT_REASONS = {
+    "paper_out": "缺纸",
+    "offline": "打印机离线",
+    "cover_open": "打印机盖未关",
+    "timeout": "打印超时",
+    "io": "打印机连接失败",
+}
 
 
 @endpoint(

@@ -1,0 +1,34 @@
+"""Printing a ticket at the kiosk that issued it, and what the ticket says (the hub's printer side)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from devices.printer.ticket import TicketPrint
+from hallctl.core.eta import ahead_and_eta
+from hallctl.core.model import Ticket
+from hallctl.core.state import HallState
+
+CHANNEL_LABELS = {"normal": "", "enterprise": "大企业", "green": "绿色通道", "appointment": "预约"}
+
+
+def ticket_print(
+    state: HallState, ticket: Ticket, *, public_url: str, paper_width_mm: int, with_materials: bool
+) -> TicketPrint:
+    ahead, eta = ahead_and_eta(state, ticket)
+    materials: list[str] = []
+    if with_materials:
+        for code in ticket.matters:
+            materials.extend(m for m in state.config.matter(code).materials if m not in materials)
+    return TicketPrint(
+        hall_name=state.config.hall.name,
+        number=ticket.number,
+        matters=tuple(state.config.matter(m).name for m in ticket.matters),
+        channel=CHANNEL_LABELS[ticket.channel],
+        people_ahead=ahead,
+        wait_minutes=eta,
+        issued_at=datetime.fromtimestamp(ticket.issued_at, state.zone).strftime("%Y-%m-%d %H:%M"),
+        qr_url=f"{public_url.rstrip('/')}/t/{ticket.track_token}",
+        materials=tuple(materials),
+        paper_width_mm=80 if paper_width_mm == 80 else 58,
+    )
