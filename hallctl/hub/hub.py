@@ -24,6 +24,11 @@ from devices.mqtt.link import BrokerAddress, MqttLink
 from devices.printer.driver import PrinterDriver, PrintError
 from devices.printer.sim import SimulatedPrinter
 from devices.printer.ticket import render
+from devices.serial.bus import SerialBuses
+from devices.serial.call_keypad import CallKeypadDriver
+from devices.serial.device import SerialDevice
+from devices.serial.led import LedDisplay
+from devices.serial.rating_keypad import RatingKeypadDriver
 from devices.voice.announcer import Announcer
 from devices.voice.sim import SimSpeaker
 from hallctl.bus import Subscription
@@ -69,6 +74,9 @@ class DeviceHub:
         self._bound_raters = {(k.id, k.window) for k in self.devices.rating_keypads}
         self._last_seq: dict[str, tuple[int, bytes]] = {}  # device -> its last seq and the reply to it
         self.printers: dict[str, PrinterDriver] = {}  # by the kiosk token's name
+        self.leds: dict[int, list[LedDisplay]] = {}  # serial window LEDs by window
+        self.raters: dict[int, list[RatingKeypadDriver]] = {}  # serial satisfaction keypads by window
+        self._serial: list[tuple[DeviceHealth, SerialDevice[Any]]] = []
         self._password = None
         if self.devices.mqtt.password_file:  # read once at start; the file keeps it out of the config
             self._password = Path(self.devices.mqtt.password_file).read_text(encoding="utf-8").strip()
@@ -104,6 +112,7 @@ class DeviceHub:
             self.health.add(DeviceHealth(k.id, "call_keypad", "serial" if k.port else "mqtt", k.window))
         for r in self.devices.rating_keypads:
             self.health.add(DeviceHealth(r.id, "rating_keypad", "serial" if r.port else "mqtt", r.window))
+        await self._open_serial()
         voice = self.devices.voice
         self.announcer = await self._stack.enter_async_context(
             Announcer(
@@ -146,6 +155,32 @@ class DeviceHub:
             self._subscription.close()
         await self._stack.aclose()
 
+    async def _open_serial(self) -> None:
+        """The RS-485 devices: each port opened once and shared; a port that fails is retried by its link
+        and counted on its devices, never stopping the start."""
+        serial_keypads = [k for k in self.devices.call_keypads if k.port]
+        serial_raters = [r for r in self.devices.rating_keypads if r.port]
+        if not (self.devices.displays or serial_keypads or serial_raters):
+            return
+        buses = await self._stack.enter_async_context(SerialBuses())
+        for d in self.devices.displays:
+            led = await self._stack.enter_async_context(LedDisplay(d, buses=buses))
+            self.leds.setdefault(d.window, []).append(led)
+            self._serial.append(
+                (self.health.add(DeviceHealth(d.id, "window_display", "serial", d.window)), led)
+            )
+        for k in serial_keypads:
+            keypad = await self._stack.enter_async_context(CallKeypadDriver(k, self.key, buses=buses))
+            entry = self.health.get(k.id)
+            if entry is not None:
+                self._serial.append((entry, keypad))
+        for r in serial_raters:
+            rater = await self._stack.enter_async_context(RatingKeypadDriver(r, self.rate, buses=buses))
+            self.raters.setdefault(r.window, []).append(rater)
+            entry = self.health.get(r.id)
+            if entry is not None:
+                self._serial.append((entry, rater))
+
     # -- events out ---------------------------------------------------------------------------------
     def resync(self) -> None:
         """Every screen and the board from the live state (at start, and after the bus dropped events)."""
@@ -185,6 +220,13 @@ class DeviceHub:
             self._announce(event.window["zone"], number, window_id, recall=event.kind == "ticket.recalled")
         if event.kind.startswith(("ticket.", "window.")):
             self._board_dirty.set()
+        armed = event.kind == "rating.armed" or (
+            event.kind == "ticket.changed" and event.detail.get("action") == "finish"
+        )
+        if armed and event.ticket and window_id in self.raters:
+            seconds = self.devices.ratings.arm_seconds
+            for rater in self.raters[window_id]:
+                self._spawn(_quietly(rater.arm(event.ticket["number"], seconds)))
 
     def _show(self, window_id: int) -> None:
         screen = screen_of(self.service.state, window_id)
@@ -193,6 +235,8 @@ class DeviceHub:
         self.screens[window_id] = screen
         if self.narrate:
             log.info("窗口屏 %d号窗口: %s", window_id, screen.text)
+        for led in self.leds.get(window_id, []):
+            self._spawn(_quietly(led.show(screen)))  # an LED that does not answer is counted by its driver
         if self.link is not None:
             at = iso(time.time(), self.service.state.zone) or ""
             self.link.set_retained(f"window/{window_id}/display", payloads.display(screen, at))
@@ -393,5 +437,18 @@ class DeviceHub:
             entry.seen()
 
     # -- for the API and /metrics -------------------------------------------------------------------
+    def current_health(self) -> list[DeviceHealth]:
+        """Every device's health now (serial drivers keep their own counts; they are read here)."""
+        for entry, driver in self._serial:
+            entry.online = driver.online
+            entry.last_seen = driver.last_seen
+            entry.failures = driver.failures
+        return self.health.all()
+
     def view(self) -> list[dict[str, Any]]:
-        return [d.view() for d in self.health.all()]
+        return [d.view() for d in self.current_health()]
+
+
+async def _quietly(work: Coroutine[Any, Any, object]) -> None:
+    """Run a device's work for its effect; its result (sent or not) is counted by the driver itself."""
+    await work

@@ -106,7 +106,7 @@ def metrics_text(ctx: Context) -> str:
     )
     hub = ctx.request.app.get(HUB)
     if hub is not None:
-        devices = hub.health.all()
+        devices = hub.current_health()
         metric(
             "hallctl_device_online",
             "gauge",
