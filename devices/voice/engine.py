@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,11 @@ class SynthesisError(Exception):
 class Speech:
     pcm: Pcm
     cached: bool  # from memory or disk: no espeak-ng process ran for it
+
+
+# Synthesis runs at a lower CPU priority: on a small hall PC it competes with the daemon itself, and a
+# window display a few milliseconds late is worse than an announcement a few milliseconds late.
+_NICE = ("nice", "-n", "10") if shutil.which("nice") else ()
 
 
 class EspeakEngine:
@@ -143,8 +149,11 @@ class EspeakEngine:
 
     async def _run(self, *args: str) -> bytes:
         self.runs += 1
+        if _NICE and shutil.which(self.binary) is None:  # `nice` would hide it behind its own exit 127
+            raise SynthesisError(f"cannot run {self.binary}: not found")
         try:
             process = await asyncio.create_subprocess_exec(
+                *_NICE,
                 self.binary,
                 *args,
                 stdin=asyncio.subprocess.DEVNULL,
