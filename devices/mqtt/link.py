@@ -2,7 +2,7 @@
 
 aiomqtt does not reconnect by itself: after a broker restart its publishes keep failing. This link wraps
 it in a loop with backoff, subscribes again after every reconnect, and republishes the latest retained
-state of every topic it owns (window displays, the hall board, device status), so a broker that lost
+state of every topic it owns (window displays, the hall board, its own status), so a broker that lost
 everything (no persistence) is whole again within a second or two of coming back. Messages that are
 not state (announcements) wait in a bounded queue while the broker is away and go out after it returns.
 
