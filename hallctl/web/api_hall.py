@@ -30,6 +30,7 @@ async def get_hall(ctx: Context) -> dict[str, Any]:
         "day": state.day,
         "notices": list(config.notices),
         "groups": [{"prefix": g.prefix, "name": g.name} for g in config.groups],
+        "public_url": config.devices.public_url,  # the kiosk's on-screen QR matches the printed one
     }
 
 

@@ -8,12 +8,13 @@ from aiohttp import web
 
 from hallctl.web.app import PAGES
 from hallctl.web.endpoints import ENDPOINTS
+from hallctl.web.live import STREAM_PATHS
 
 from .halltest import Hall
 
 _PARAM = re.compile(r"{(\w+)}")
-#: Pages for browsers (HTML files from display/), not part of the JSON API.
-PAGE_PATHS = {f"/{page}" for page in PAGES} | {"/t/{track_token}"}
+#: Pages for browsers (HTML files from display/) and their live streams, not part of the JSON API.
+PAGE_PATHS = {f"/{page}" for page in PAGES} | {"/t/{track_token}"} | STREAM_PATHS
 
 
 def _api_routes(app: web.Application) -> set[tuple[str, str]]:
