@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from hallctl.audit.commands import audit_report, ratings_export, verify_journal
 from hallctl.config import ConfigError, HallConfig, load_config
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "hall.example.toml"
@@ -205,12 +206,16 @@ def token() -> None:
 @click.option("--name", default="", help="Who or what holds the token, for the journal.")
 def token_create(db: Path, role: str, clerk: str | None, name: str) -> None:
     """Print a new token once, alone on the last line; only its hash is stored."""
+    from hallctl.audit.commands import journaled
     from hallctl.store.schema import open_db
-    from hallctl.store.tokens import TokenError, create_token
+    from hallctl.store.tokens import TokenError, create_token, lookup
 
     conn = open_db(db).conn
     try:
-        made = create_token(conn, role, clerk=clerk, name=name)
+        with journaled(conn, "token.create", role=role, clerk=clerk, name=name) as detail:  # key audit
+            made = create_token(conn, role, clerk=clerk, name=name)
+            info = lookup(conn, made)
+            detail["token_id"] = info.id if info else None
     except TokenError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -238,13 +243,15 @@ def token_list(db: Path) -> None:
 @click.argument("token_id", type=int)
 def token_revoke(db: Path, token_id: int) -> None:
     """Revoke a token by its id (see ``token list``); a running daemon stops accepting it within 5 s."""
+    from hallctl.audit.commands import journaled
     from hallctl.store.schema import open_db
     from hallctl.store.tokens import revoke
 
     conn = open_db(db).conn
     try:
-        if not revoke(conn, token_id):
-            raise click.ClickException(f"no active token with id {token_id}")
+        with journaled(conn, "token.revoke", token_id=token_id):
+            if not revoke(conn, token_id):
+                raise click.ClickException(f"no active token with id {token_id}")
     finally:
         conn.close()
     click.echo(f"revoked token {token_id}")
@@ -274,3 +281,9 @@ def backup(db: Path, target: Path) -> None:
             target.unlink()
         raise click.ClickException(f"the copy failed its integrity check: {check}")
     click.echo(f"backed up {db} to {target}")
+
+
+# The journal review commands live with the audit package (hallctl/audit/commands.py).
+main.add_command(verify_journal)
+main.add_command(audit_report)
+main.add_command(ratings_export)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hallctl.config_audit import Audit
 from hallctl.config_devices import Devices
 
 CHANNELS = ("normal", "enterprise", "green", "appointment")
@@ -211,6 +212,7 @@ class HallConfig(_Model):
     windows: tuple[Window, ...]
     notices: tuple[str, ...] = ()
     devices: Devices = Devices()
+    audit: Audit = Audit()
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:

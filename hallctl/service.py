@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from hallctl.audit.settings import config_entries
 from hallctl.bus import EventBus
 from hallctl.config import HallConfig
 from hallctl.core.errors import HallError
@@ -75,6 +76,8 @@ class HallService:
         start = Change()
         for w in self.state.windows.values():
             start.touch(w)
+        assert self._reader is not None
+        start.journal.extend(config_entries(self._reader, self.config, self.clock()))  # key audit
         start.journal.append(
             JournalEntry(
                 self.clock(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hallctl.audit.followups import open_entries
 from hallctl.config_devices import RATING_LEVELS
 from hallctl.core.errors import Conflict, Invalid
 from hallctl.core.model import Actor, Armed, Change, Event, JournalEntry, Rating, TicketState
@@ -86,6 +87,7 @@ def rate(state: HallState, now: float, device: str, window_id: int, level: int) 
             detail={"level": level, "level_name": rating.level_name, "clerk": armed.clerk},
         )
     )
+    change.journal.extend(open_entries(state.config, now, rating))  # a bad rating opens a 差评整改 case
     change.events.append(
         Event(
             "rating.rated",

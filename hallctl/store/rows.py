@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from hallctl.audit.chain import ENTRY_COLUMNS, INSERT_SEALED
 from hallctl.config import HallConfig, Profile
 from hallctl.core.model import (
     Appointment,
@@ -77,7 +78,7 @@ APPOINTMENT_COLUMNS = (
     "ticket",
 )
 RATING_COLUMNS = ("ticket", "window", "clerk", "level", "level_name", "device", "armed_at", "rated_at")
-JOURNAL_COLUMNS = ("at", "actor", "role", "action", "window", "ticket", "before", "after", "detail")
+JOURNAL_COLUMNS = ENTRY_COLUMNS  # at, actor, role, action, window, ticket, before, after, detail
 
 
 def _upsert(table: str, columns: tuple[str, ...], key: str) -> str:
@@ -92,9 +93,9 @@ def _upsert(table: str, columns: tuple[str, ...], key: str) -> str:
 UPSERT_TICKET = _upsert("tickets", TICKET_COLUMNS, "id")
 UPSERT_WINDOW = _upsert("windows", WINDOW_COLUMNS, "id")
 UPSERT_APPOINTMENT = _upsert("appointments", APPOINTMENT_COLUMNS, "code")
-INSERT_JOURNAL = (
-    f"insert into journal ({', '.join(JOURNAL_COLUMNS)}) values ({', '.join('?' * len(JOURNAL_COLUMNS))})"
-)
+# A journal row as journal_row() gives it is not yet a row: the writer seals it into the hash chain in commit
+# order (seq first, prev_hash and hash last; hallctl/audit/chain.py) when it meets this very statement.
+INSERT_JOURNAL = INSERT_SEALED
 
 
 def _json(value: object) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from hallctl.audit.chain import CONTENT_COLUMNS, ChainHead, content, link
+
 migrations = Migrations("hallctl")
 
 
@@ -150,6 +152,103 @@ def m005_ratings(db: sqlite_utils.Database) -> None:
     )
     db.execute("create index ratings_ticket on ratings (ticket)")
     db.execute("create index ratings_rated_at on ratings (rated_at)")
+
+
+@migrations()
+def m006_journal_chain(db: sqlite_utils.Database) -> None:
+    """Chain the journal (hallctl/audit/chain.py): rows written before this migration are sealed here, in
+    seq order, so the chain starts with the file's first row. Then the journal refuses updates and deletes
+    (a first line of defence only: anyone with the file can drop a trigger; the chain is what tells)."""
+    db.execute("alter table journal add column prev_hash text")
+    db.execute("alter table journal add column hash text")
+    head = ChainHead()
+    after = 0
+    while True:  # in slices, so a year of journal never sits in memory at once
+        columns = ", ".join(CONTENT_COLUMNS)
+        rows = db.execute(
+            f"select {columns} from journal where seq > ? order by seq limit 10000", [after]
+        ).fetchall()
+        if not rows:
+            break
+        sealed = []
+        for row in rows:
+            prev = head.hash
+            digest = link(prev, content(*row))
+            head.seq, head.hash = row[0], digest
+            sealed.append((prev, digest, row[0]))
+        db.conn.executemany("update journal set prev_hash = ?, hash = ? where seq = ?", sealed)
+        after = rows[-1][0]
+    # The settings each start records (config.change) are looked up by action; a partial index holds
+    # just those rows, so it costs the other inserts nothing but a comparison.
+    db.execute("create index journal_config on journal (seq) where action = 'config.change'")
+    for verb in ("update", "delete"):
+        db.execute(
+            f"create trigger journal_no_{verb} before {verb} on journal "
+            "begin select raise(abort, 'the journal is append-only'); end"
+        )
+
+
+@migrations()
+def m007_followups(db: sqlite_utils.Database) -> None:
+    """差评整改 cases (hallctl/audit/followups.py): a projection of the journal's ``followup.*`` rows, kept
+    by triggers in the same transaction; a case's id is the seq of the row that opened it."""
+    db.execute(
+        """
+        create table followups (
+            id integer primary key,           -- the seq of its followup.open journal row
+            ticket integer,
+            window integer,
+            clerk text,
+            level integer not null,
+            level_name text not null,
+            rated_at real not null,
+            opened_at real not null,
+            due_day text not null,            -- the deadline: the end of this local day
+            state text not null,              -- open | called_back | rectified | closed
+            callback_at real,
+            callback_by text,
+            callback_note text,
+            rectified_at real,
+            rectified_by text,
+            rectification text,
+            closed_at real,
+            closed_by text,
+            closing_note text
+        )
+        """
+    )
+    db.execute("create index followups_open on followups (state, due_day)")
+    db.execute("create index followups_clerk on followups (clerk)")
+    db.execute(
+        """
+        create trigger journal_followup_open after insert on journal when new.action = 'followup.open'
+        begin
+            insert into followups (id, ticket, window, clerk, level, level_name, rated_at, opened_at, due_day,
+                                   state)
+            values (new.seq, new.ticket, new.window, json_extract(new.detail, '$.clerk'),
+                    json_extract(new.detail, '$.level'), json_extract(new.detail, '$.level_name'),
+                    json_extract(new.detail, '$.rated_at'), new.at, json_extract(new.detail, '$.due_day'),
+                    new.after);
+        end
+        """
+    )
+    for action, columns in (
+        ("callback", ("callback_at", "callback_by", "callback_note")),
+        ("rectify", ("rectified_at", "rectified_by", "rectification")),
+        ("close", ("closed_at", "closed_by", "closing_note")),
+    ):
+        at, by, text = columns
+        db.execute(
+            f"""
+            create trigger journal_followup_{action} after insert on journal
+            when new.action = 'followup.{action}'
+            begin
+                update followups set state = new.after, {at} = new.at, {by} = new.actor,
+                                     {text} = json_extract(new.detail, '$.text')
+                where id = json_extract(new.detail, '$.case') and state != 'closed';
+            end
+            """
+        )
 
 
 def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite3.Connection:

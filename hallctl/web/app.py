@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from hallctl.audit import api as audit_api  # noqa: F401 - GET /api/v1/audit
 from hallctl.hub.hub import DeviceHub
 from hallctl.service import HallService
 
@@ -23,6 +24,7 @@ from hallctl.web import (  # noqa: F401
     ops,
 )
 from hallctl.web.endpoints import ENDPOINTS, HUB, SERVICE, error_response, language_of, make_route
+from hallctl.web.live import setup_live
 
 DISPLAY = Path(__file__).resolve().parents[2] / "display"
 PAGES = ("kiosk", "clerk", "dashboard", "board")
@@ -58,6 +60,7 @@ def create_app(service: HallService, hub: DeviceHub | None = None) -> web.Applic
         app[HUB] = hub
     for ep in ENDPOINTS:
         app.router.add_route(ep.method, ep.path, make_route(ep))
+    setup_live(app)  # the pages' live stream (SSE): its own routes, outside the JSON API's declarations
     for page in PAGES:
         if (DISPLAY / f"{page}.html").exists():
             app.router.add_get(f"/{page}", _page(page))

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hallctl.audit.api import followup_counts
 from hallctl.core.model import QUEUED
 from hallctl.core.stats import wait_seconds
 from hallctl.web.endpoints import HUB, Context, endpoint
@@ -103,6 +104,14 @@ def metrics_text(ctx: Context) -> str:
         "gauge",
         "Live subscribers of the event bus.",
         [({}, service.bus.subscribers)],
+    )
+    open_cases, overdue = followup_counts(service)
+    metric("hallctl_followups_open", "gauge", "差评整改 follow-up cases not closed.", [({}, open_cases)])
+    metric(
+        "hallctl_followups_overdue",
+        "gauge",
+        "差评整改 follow-up cases past their deadline and not closed.",
+        [({}, overdue)],
     )
     hub = ctx.request.app.get(HUB)
     if hub is not None:

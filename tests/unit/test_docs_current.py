@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from hallctl import config_audit as aud
 from hallctl import config_devices as dev
 from hallctl.config import Group, Hall, HallConfig, Hours, Matter, Profile, RoutingRule, Rules, Window
 from hallctl.web.reference import endpoint_table
@@ -31,8 +32,18 @@ def test_every_config_key_is_described_in_docs_config() -> None:
         Window,
         *(dev.Devices, dev.Mqtt, dev.Voice, dev.Ratings, dev.Board),
         *(dev.WindowDisplay, dev.CallKeypad, dev.RatingKeypad, dev.Printer),
+        *(aud.Audit, aud.AuditClasses, aud.OutOfOrder, aud.ShortService, aud.NoShows, aud.Hoarding),
+        *(aud.FastRatings, aud.HighRatings, aud.OutsideHours, aud.FollowUp),
     ]
-    forms = ("`{k}`", "`[{k}]`", "`[[{k}]]`", "`[{k}.NAME]`", "`[devices.{k}]`", "`[[devices.{k}]]`")
+    forms = (
+        "`{k}`",
+        "`[{k}]`",
+        "`[[{k}]]`",
+        "`[{k}.NAME]`",
+        "`[devices.{k}]`",
+        "`[[devices.{k}]]`",
+        "`[audit.{k}]`",
+    )
     missing = sorted(
         f"{m.__name__}.{k}"
         for m in models
