@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,30 +152,25 @@ class EspeakEngine:
         self.runs += 1
         if _NICE and shutil.which(self.binary) is None:  # `nice` would hide it behind its own exit 127
             raise SynthesisError(f"cannot run {self.binary}: not found")
+        # In a thread with subprocess.run, not asyncio's subprocesses: subprocess spawns with vfork, while the
+        # event loop's spawn forks the whole daemon, which stalled every request for milliseconds per call.
         try:
-            process = await asyncio.create_subprocess_exec(
-                *_NICE,
-                self.binary,
-                *args,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [*_NICE, self.binary, *args],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout_s,
+                check=False,
             )
         except OSError as exc:  # not installed, not executable
             raise SynthesisError(f"cannot run {self.binary}: {exc}") from None
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                out, err = await process.communicate()
-        except TimeoutError:
+        except subprocess.TimeoutExpired:  # subprocess.run has killed it: no orphan is left
             raise SynthesisError(f"{self.binary} -v {self.voice}: no answer in {self.timeout_s} s") from None
-        finally:
-            if process.returncode is None:  # timed out or cancelled: leave no orphan behind
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-        if process.returncode != 0:
-            message = err.decode(errors="replace").strip() or f"exit status {process.returncode}"
+        if done.returncode != 0:
+            message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
             raise SynthesisError(f"{self.binary} {' '.join(args)}: {message}")
+        out: bytes = done.stdout
         return out
 
 
