@@ -82,6 +82,14 @@ def set_profile(
     window.profile = profile
     window.profile_name = name or "custom"
     state.profiles_changed()
+    # Tickets transferred to this window that it no longer serves join the general queue at their place;
+    # left targeted, they would wait for a window that will never take them.
+    for ticket_id in list(state.queues.ids()):
+        ticket = state.tickets[ticket_id]
+        if ticket.target_window == window_id and not routing.serves_matters(profile, ticket.matters):
+            ticket.target_window = None
+            state.enqueue(ticket)  # re-filed under its new bucket, same queue key
+            change.touch(ticket)
     journal_window(
         change,
         actor,

@@ -8,6 +8,7 @@ leaves thousands waiting; this keeps call-next independent of that number.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections import Counter
 from collections.abc import Iterator
 
 from hallctl.core.model import Ticket
@@ -27,7 +28,11 @@ def entry(ticket: Ticket) -> Entry:
 class Queues:
     def __init__(self) -> None:
         self._buckets: dict[BucketKey, list[Entry]] = {}
-        self._where: dict[int, tuple[BucketKey, Entry]] = {}
+        self._where: dict[int, tuple[BucketKey, Entry, str]] = {}
+        # Waiting counts kept as tickets come and go: the hall board and live pages read them on every
+        # change, and counting thousands of waiting tickets each time stalled the loop for milliseconds.
+        self.by_matter: Counter[str] = Counter()
+        self.by_prefix: Counter[str] = Counter()
 
     def add(self, ticket: Ticket) -> None:
         if ticket.id in self._where:
@@ -38,10 +43,16 @@ class Queues:
             bucket.append(item)  # the common case: a new ticket goes to the back
         else:
             insort(bucket, item)
-        self._where[ticket.id] = (key, item)
+        self._where[ticket.id] = (key, item, ticket.prefix)
+        self.by_prefix[ticket.prefix] += 1
+        for matter in ticket.matters:
+            self.by_matter[matter] += 1
 
     def remove(self, ticket_id: int) -> None:
-        key, item = self._where.pop(ticket_id)
+        key, item, prefix = self._where.pop(ticket_id)
+        self.by_prefix[prefix] -= 1
+        for matter in key[0]:
+            self.by_matter[matter] -= 1
         bucket = self._buckets[key]
         del bucket[bisect_left(bucket, item)]
         if not bucket:

@@ -50,7 +50,8 @@ def bucket_tier(
     matters, channel, target = key
     profile = window.profile
     if target:
-        return len(profile.rules) if target == window.id else None
+        # A transfer to this window, as long as the window still serves the ticket's matters.
+        return len(profile.rules) if target == window.id and serves_matters(profile, matters) else None
     base = serves(profile, matters, channel)
     for i, rule in enumerate(profile.rules):
         if rule.rule == "green_first" and base and channel == "green":

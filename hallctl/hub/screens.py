@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from devices.contracts import WindowScreen
@@ -34,19 +33,14 @@ def screen_of(state: HallState, window_id: int) -> WindowScreen:
 
 
 def waiting_by_matter(state: HallState) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for ticket_id in state.queues.ids():
-        for matter in state.tickets[ticket_id].matters:
-            counts[matter] += 1
+    counts = state.queues.by_matter
     return {m.code: counts[m.code] for m in state.config.matters}
 
 
 def board(state: HallState, recent: list[dict[str, Any]], now: float) -> dict[str, Any]:
     """The hall board (综合屏): the latest calls, waiting per matter and per group, the notices."""
     by_matter = waiting_by_matter(state)
-    by_group: Counter[str] = Counter()
-    for ticket_id in state.queues.ids():
-        by_group[state.tickets[ticket_id].prefix] += 1
+    by_group = state.queues.by_prefix
     return {
         "v": 1,
         "hall": state.config.hall.name,

@@ -183,6 +183,10 @@ class Day:
         bound = hall.config.rules.starvation_bound
         queued = {t.id for t in hall.tickets.values() if t.state in QUEUED}
         assert set(hall.queues.ids()) == queued
+        # the running waiting counts the board reads agree with a recount
+        by_matter = Counter(m for t in queued for m in hall.tickets[t].matters)
+        assert +hall.queues.by_matter == by_matter
+        assert +hall.queues.by_prefix == Counter(hall.tickets[t].prefix for t in queued)
         assert hall.forced <= queued
         for t in hall.tickets.values():
             assert t.bypassed <= bound, f"{t.number} passed over {t.bypassed} times (bound {bound})"
