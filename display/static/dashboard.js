@@ -36,6 +36,8 @@ defineStrings({
     served_today: "今日办结",
     avg_wait: "平均等候",
     service_level: "等候达标率",
+    followups: "差评整改未销号",
+    overdue: "其中逾期",
     windows: "窗口",
     queues: "队列",
     chart: "今日等候人数",
@@ -107,6 +109,8 @@ defineStrings({
     served_today: "Served today",
     avg_wait: "Average wait",
     service_level: "Within target",
+    followups: "Open bad-rating cases",
+    overdue: "overdue",
     windows: "Windows",
     queues: "Queues",
     chart: "Waiting today",
@@ -211,6 +215,11 @@ function renderSummary() {
   set("sum-served", String(s.today.served));
   set("sum-wait", duration(s.today.wait_seconds.mean));
   set("sum-level", s.today.service_level === null ? "—" : `${Math.round(s.today.service_level * 100)}%`);
+  // 差评整改: open cases, and the card in the alert colour while any is past its deadline.
+  const f = s.followups;
+  set("sum-followups", f ? String(f.open) : "—");
+  set("sum-overdue", f ? String(f.overdue) : "—");
+  document.getElementById("sum-followups-card").dataset.level = f && f.overdue > 0 ? "alert" : "ok";
 }
 
 let windowsPending = false;

@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 from hallctl.audit import followups
 from hallctl.audit.report import day_bounds
-from hallctl.config_devices import RATING_LEVELS
+from hallctl.audit.unrated import LEVELS, defaulted_services
 from hallctl.core.calendar import business_day, iso
 
 SHAPE_VERSION = 1
-_LEVELS = {name: 5 - i for i, name in enumerate(RATING_LEVELS)}  # 非常满意 5 … 非常不满意 1
 
 _CASE_KEYS = ("id", "state", "due_day", "overdue", "callback", "rectification", "closure")
 _RATED = """
@@ -26,13 +25,6 @@ select r.id, r.ticket, r.window, r.clerk, r.level, r.level_name, r.rated_at,
        t.number, t.day, t.matters, t.channel, t.finished_at, t.outcome
 from ratings r left join tickets t on t.id = r.ticket
 where r.rated_at >= ? and r.rated_at < ? order by r.rated_at
-"""
-_UNRATED = """
-select t.id as ticket, t.window, t.clerk, t.number, t.day, t.matters, t.channel, t.finished_at, t.outcome
-from tickets t
-where t.state = 'done' and t.finished_at >= ? and t.finished_at < ? and t.finished_at <= ?
-  and not exists (select 1 from ratings r where r.ticket = t.id)
-order by t.finished_at
 """
 
 
@@ -89,20 +81,21 @@ def export_ratings(
                 followup=follow,
             )
         )
-    if unrated_level != "none":
-        cutoff = now - unrated_after_days * 86400
-        for row in _dicts(conn.execute(_UNRATED, (start, end, cutoff))):
-            items.append(
-                item(
-                    row,
-                    rating_id=None,
-                    level=_LEVELS[unrated_level],
-                    level_name=unrated_level,
-                    rated_at=None,
-                    source="default",
-                    followup=None,
-                )
+    defaulted = defaulted_services(
+        conn, start, end, now=now, unrated_level=unrated_level, unrated_after_days=unrated_after_days
+    )
+    for row in defaulted:
+        items.append(
+            item(
+                row,
+                rating_id=None,
+                level=LEVELS[unrated_level],
+                level_name=unrated_level,
+                rated_at=None,
+                source="default",
+                followup=None,
             )
+        )
     return {
         "version": SHAPE_VERSION,
         "hall": hall,

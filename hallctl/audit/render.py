@@ -227,6 +227,23 @@ def _hall_section(r: dict[str, Any]) -> list[str]:
             )
         out.append("</table>")
 
+    g = r.get("ratings")
+    if g is not None:
+        rule = (
+            f"超过 {g['unrated_after_days']} 天未评价的办件按“{escape(g['unrated_level'])}”计"
+            if g["unrated_level"] != "none"
+            else "未评价的办件不计入"
+        )
+        out.append(
+            f"<h2>好差评 Ratings</h2><p>本期评价 {g['total']} 条：评价器 {g['keypad']} 条，"
+            f"默认评价 {g['defaulted']} 条（{rule}）；满意率 {_n(g['satisfied_percent'])}%。</p>"
+            "<table><tr>"
+            + "".join(f"<th>{escape(name)}</th>" for name in g["by_level"])
+            + "</tr><tr>"
+            + "".join(f"<td class='n'>{n}</td>" for n in g["by_level"].values())
+            + "</tr></table>"
+        )
+
     f = r.get("followups")
     if f is not None:
         out.append(

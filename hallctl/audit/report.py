@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hallctl.audit import chain, followups
-from hallctl.audit.anomalies import Inputs, TicketFacts, ratings_of, screen
+from hallctl.audit.anomalies import Inputs, RatingRow, TicketFacts, ratings_of, screen
 from hallctl.audit.classes import (
     CLASS_NAMES,
     CLASSES,
@@ -30,6 +30,7 @@ from hallctl.audit.classes import (
     OpeningHours,
 )
 from hallctl.audit.settings import AuditSettings
+from hallctl.audit.unrated import LEVELS, defaulted_services
 from hallctl.core.calendar import business_day, iso
 
 #: Days a report may cover: outside them a date is a typing error (and 9999-12-31 has no next midnight).
@@ -212,9 +213,59 @@ def build_report(
         ],
         "key_events": key_events,
         "anomalies": [a.as_dict() for a in anomalies],
+        "ratings": rating_summary(conn, settings, ratings, start, end, time.time() if now is None else now),
         "followups": followup_summary(conn, start, end, today, zone),
         "anchors": [anchors[d].as_dict() for d in days if d in anchors],
         "chain": checked,
+    }
+
+
+def rating_summary(
+    conn: sqlite3.Connection,
+    settings: AuditSettings,
+    ratings: list[RatingRow],
+    start: float,
+    end: float,
+    now: float,
+) -> dict[str, Any]:
+    """好差评 in the range: the ratings pressed on a keypad, plus the services finished in the range that
+    nobody rated, counted as ``[devices.ratings] unrated_level`` once ``unrated_after_days`` have passed
+    (the same rule as the ratings export)."""
+    rules = settings.ratings
+    defaulted = defaulted_services(
+        conn,
+        start,
+        end,
+        now=now,
+        unrated_level=rules.unrated_level,
+        unrated_after_days=rules.unrated_after_days,
+    )
+    names = {level: name for name, level in LEVELS.items()}
+    by_level: Counter[int] = Counter(r.level for r in ratings)
+    per_window: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])  # keypad, defaulted, 满意+
+    for r in ratings:
+        per_window[r.window][0] += 1
+        per_window[r.window][2] += r.level >= 3
+    if defaulted:
+        level = LEVELS[rules.unrated_level]
+        by_level[level] += len(defaulted)
+        for row in defaulted:
+            per_window[row["window"]][1] += 1
+            per_window[row["window"]][2] += level >= 3
+    total = len(ratings) + len(defaulted)
+    satisfied = sum(n for level, n in by_level.items() if level >= 3)
+    return {
+        "total": total,
+        "keypad": len(ratings),
+        "defaulted": len(defaulted),
+        "unrated_level": rules.unrated_level,
+        "unrated_after_days": rules.unrated_after_days,
+        "by_level": {names[level]: by_level[level] for level in sorted(names, reverse=True)},
+        "satisfied_percent": _rate(satisfied, total),
+        "by_window": [
+            {"window": w, "total": k + d, "keypad": k, "defaulted": d, "satisfied_percent": _rate(ok, k + d)}
+            for w, (k, d, ok) in sorted(per_window.items(), key=lambda kv: kv[0] or 0)
+        ],
     }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -30,8 +31,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from hallctl.audit import followups
 from hallctl.bus import Subscription
-from hallctl.core.calendar import iso
+from hallctl.core.calendar import business_day, iso
 from hallctl.core.eta import ahead_and_eta
 from hallctl.core.model import QUEUED, Event, Role, Ticket, TicketState
 from hallctl.core.state import HallState
@@ -333,7 +335,16 @@ class LiveHub:
             figures["group"] = self.config.group(self.config.matter(code).prefix).name
         stats.pop("channels", None)  # the dashboard does not show them; keep the message small
         stats["point"] = [now, stats["live"]["waiting"]]
+        stats["followups"] = self._followups(now)
         return stats
+
+    def _followups(self, now: float) -> dict[str, int] | None:
+        """差评整改 cases not closed and those past their deadline (the page flags the overdue)."""
+        try:
+            row = self.service.read(followups.COUNTS, (business_day(now, self.service.state.zone),))[0]
+        except sqlite3.Error:  # not open (yet) or no table: the page shows nothing rather than a wrong 0
+            return None
+        return {"open": int(row[0]), "overdue": int(row[1])}
 
     def _devices(self) -> list[dict[str, Any]]:
         if self.hub is None:

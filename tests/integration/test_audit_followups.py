@@ -20,6 +20,7 @@ from hallctl.core.model import Rating
 
 from .halltest import MINUTE, SHANGHAI, FakeClock, Hall, at, run_hall
 from .test_audit_chain import read_only
+from .test_live import stream
 
 
 async def served_and_rated(hall: Hall, window: int, level: int) -> dict[str, Any]:
@@ -226,3 +227,15 @@ async def test_ratings_export_prints_the_json(bad_rating: Hall) -> None:
     assert answer.exit_code == 0, answer.output
     data = json.loads(answer.stdout)
     assert [r["level"] for r in data["ratings"]][:2] == [2, 5]
+
+
+async def test_the_dashboard_snapshot_counts_open_and_overdue_cases(bad_rating: Hall) -> None:
+    hall, manager = bad_rating, bad_rating.tokens["manager"]
+    async with stream(hall, "/api/v1/live", manager) as dashboard:
+        snapshot = (await dashboard.next()).data
+    assert snapshot["view"] == "dashboard"
+    assert snapshot["stats"]["followups"] == {"open": 1, "overdue": 0}
+    hall.clock.now = at("2026-03-09 09:00")  # the Monday after the Saturday deadline
+    async with stream(hall, "/api/v1/live", hall.tokens["auditor"]) as dashboard:
+        snapshot = (await dashboard.next()).data
+    assert snapshot["stats"]["followups"] == {"open": 1, "overdue": 1}

@@ -16,8 +16,9 @@ from hallctl.audit import chain
 from hallctl.cli import main
 from hallctl.config import HallConfig, parse_config
 
-from .halltest import EXAMPLE_CONFIG, MINUTE, SHANGHAI, FakeClock, Hall, run_hall
+from .halltest import EXAMPLE_CONFIG, MINUTE, SHANGHAI, FakeClock, Hall, at, run_hall
 from .test_audit_chain import read_only
+from .test_audit_followups import served_and_rated
 
 
 async def a_scripted_morning(hall: Hall) -> dict[str, Any]:
@@ -263,3 +264,32 @@ async def test_a_start_with_another_configuration_journals_what_changed(
     first, second = config_changes(db_path)
     assert second["changed"] == ["rules"] and second["sha256"] != first["sha256"]
     assert second["settings"]["timezone"] == "Asia/Shanghai"
+
+
+async def test_unrated_services_count_in_the_report_as_the_default_once_their_delay_has_passed(
+    fresh_hall: Hall,
+) -> None:
+    hall, c3 = fresh_hall, fresh_hall.tokens["c3"]
+    await served_and_rated(hall, 1, 2)  # 不满意 on the keypad
+    await hall.api("POST", "/api/v1/windows/3/login", c3)
+    await hall.api("POST", "/api/v1/tickets", hall.tokens["kiosk"], {"matter": "CBDJ"}, status=201)
+    await hall.api("POST", "/api/v1/windows/3/call-next", c3)
+    await hall.api("POST", "/api/v1/windows/3/start", c3)
+    await hall.api("POST", "/api/v1/windows/3/finish", c3, {"outcome": "completed"})  # and no rating
+    query = "/api/v1/audit?from=2026-03-02"
+    hall.clock.now = at("2026-03-05 09:00")  # three days on: the unrated service does not count yet
+    ratings = (await hall.api("GET", query, hall.tokens["auditor"]))["ratings"]
+    assert (ratings["total"], ratings["keypad"], ratings["defaulted"]) == (1, 1, 0)
+    assert ratings["satisfied_percent"] == 0
+    hall.clock.now = at("2026-03-10 09:00")  # past the example's 7 days: it counts as 基本满意
+    ratings = (await hall.api("GET", query, hall.tokens["manager"]))["ratings"]
+    assert (ratings["total"], ratings["keypad"], ratings["defaulted"]) == (2, 1, 1)
+    assert (ratings["unrated_level"], ratings["unrated_after_days"]) == ("基本满意", 7)
+    assert ratings["by_level"] == {"非常满意": 0, "满意": 0, "基本满意": 1, "不满意": 1, "非常不满意": 0}
+    assert ratings["satisfied_percent"] == 50
+    windows = {w["window"]: (w["keypad"], w["defaulted"]) for w in ratings["by_window"]}
+    assert windows == {1: (1, 0), 3: (0, 1)}
+    response = await hall.client.get(
+        query + "&format=html", headers={"Authorization": f"Bearer {hall.tokens['auditor']}"}
+    )
+    assert "默认评价 1 条" in await response.text()
