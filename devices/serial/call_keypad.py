@@ -54,19 +54,7 @@ class CallKeypadDriver(KeypadDevice[KeyFrame]):
         timing: SerialTiming | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if config.port is None:
-            raise ValueError(f"call keypad {config.id} has no port: it is on MQTT, not RS-485")
-        super().__init__(
-            KeyFrame,
-            device_id=config.id,
-            window=config.window,
-            port=config.port,
-            address=config.address,
-            baudrate=config.baudrate,
-            buses=buses,
-            timing=timing,
-            clock=clock,
-        )
+        super().__init__(KeyFrame, config, buses=buses, timing=timing, clock=clock)
         self.config = config
         self._handler = handler
 

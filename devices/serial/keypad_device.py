@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from hallctl.config_devices import CallKeypad, RatingKeypad
+
 from .bus import FrameBus, SerialBuses
 from .device import SerialDevice
 from .keypad_codec import AckFrame, Function, KeyFrame, KeypadFrame, PollFrame, RatingFrame, RepeatFilter
@@ -27,22 +29,20 @@ class KeypadDevice(SerialDevice[KeypadFrame], Generic[P]):
     def __init__(
         self,
         press_type: type[P],
+        config: CallKeypad | RatingKeypad,
         *,
-        device_id: str,
-        window: int,
-        port: str,
-        address: int,
-        baudrate: int,
         buses: SerialBuses | None,
         timing: SerialTiming | None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if config.port is None:
+            raise ValueError(f"{self.kind} {config.id} has no port: it is on MQTT, not RS-485")
         super().__init__(
-            device_id=device_id,
-            window=window,
-            port=port,
-            address=address,
-            baudrate=baudrate,
+            device_id=config.id,
+            window=config.window,
+            port=config.port,
+            address=config.address,
+            baudrate=config.baudrate,
             buses=buses,
             timing=timing,
             clock=clock,

@@ -64,19 +64,7 @@ class RatingKeypadDriver(KeypadDevice[RatingFrame]):
         timing: SerialTiming | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if config.port is None:
-            raise ValueError(f"rating keypad {config.id} has no port: it is on MQTT, not RS-485")
-        super().__init__(
-            RatingFrame,
-            device_id=config.id,
-            window=config.window,
-            port=config.port,
-            address=config.address,
-            baudrate=config.baudrate,
-            buses=buses,
-            timing=timing,
-            clock=clock,
-        )
+        super().__init__(RatingFrame, config, buses=buses, timing=timing, clock=clock)
         self.config = config
         self._handler = handler
         self._armed: tuple[str, float] | None = None  # ticket number, deadline on the loop's clock
