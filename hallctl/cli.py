@@ -17,6 +17,7 @@ import click
 
 from hallctl.audit.commands import audit_report, ratings_export, verify_journal
 from hallctl.config import ConfigError, HallConfig, load_config
+from hallctl.staffing.cli import staffing
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "hall.example.toml"
 log = logging.getLogger("hallctl")
@@ -287,3 +288,4 @@ def backup(db: Path, target: Path) -> None:
 main.add_command(verify_journal)
 main.add_command(audit_report)
 main.add_command(ratings_export)
+main.add_command(staffing)
