@@ -12,7 +12,7 @@ import click
 
 from hallctl.config import ConfigError, load_config
 from hallctl.core.erlang import ErlangC, erlang_c, windows_needed
-from hallctl.staffing.demand import hourly_demand, read_served, windows_by_kind
+from hallctl.staffing.demand import SERVED_SQL, hourly_demand, served_from_rows, windows_by_kind
 from hallctl.staffing.plan import HourAdvice, advise
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -99,7 +99,7 @@ def _day_plan(
         raise click.ClickException("--from: after --to")
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        served = read_served(db, first_day.isoformat(), last_day.isoformat())
+        served = served_from_rows(db.execute(SERVED_SQL, (first_day.isoformat(), last_day.isoformat())))
     except sqlite3.DatabaseError as exc:
         raise click.ClickException(f"{db_path}: not a hallctl database ({exc})") from None
     finally:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hallctl.config import HallConfig
@@ -25,15 +25,16 @@ class Served:
     window_seconds: float | None  # first call to finish (or to the no-show); None while still open
 
 
-def read_served(db: sqlite3.Connection, first_day: str, last_day: str) -> list[Served]:
-    rows = db.execute(
-        """
-        select issued_at, day, matters, window, first_called_at, finished_at, no_show_at
-        from tickets
-        where day between ? and ? and window is not null and first_called_at is not null
-        """,
-        (first_day, last_day),
-    )
+#: The called tickets of a span of business days: ``(first_day, last_day)``.
+SERVED_SQL = """
+    select issued_at, day, matters, window, first_called_at, finished_at, no_show_at
+    from tickets
+    where day between ? and ? and window is not null and first_called_at is not null
+"""
+
+
+def served_from_rows(rows: Iterable[Sequence[Any]]) -> list[Served]:
+    """Rows of :data:`SERVED_SQL` as :class:`Served`."""
     out = []
     for issued_at, day, matters, window, called, finished, no_show in rows:
         end = finished if finished is not None else no_show

@@ -13,6 +13,7 @@ from hallctl.service import HallService
 
 # Importing the endpoint modules registers their endpoints.
 from hallctl.web import (  # noqa: F401
+    api_advice,
     api_appointments,
     api_devices,
     api_hall,

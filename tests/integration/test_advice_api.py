@@ -1,0 +1,51 @@
+"""The dashboard's staffing advice: what the last weeks' tickets say each hour of today needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hallctl.config import HallConfig
+from hallctl.core.erlang import windows_needed
+
+from .halltest import MINUTE, FakeClock, Hall, at, run_hall
+
+
+async def _serve(hall: Hall, count: int, minutes: float) -> None:
+    await hall.api("POST", "/api/v1/windows/1/login", hall.tokens["c1"])  # clerks log in afresh each day
+    for _ in range(count):
+        await hall.api("POST", "/api/v1/tickets", hall.tokens["kiosk"], {"matter": "CBDJ"}, status=201)
+        await hall.api("POST", "/api/v1/windows/1/call-next", hall.tokens["c1"])
+        await hall.api("POST", "/api/v1/windows/1/start", hall.tokens["c1"])
+        hall.clock.advance(minutes * MINUTE)
+        await hall.api("POST", "/api/v1/windows/1/finish", hall.tokens["c1"])
+
+
+async def test_advice_learns_from_the_same_weekday(example_config: HallConfig, db_path: Path) -> None:
+    clock = FakeClock(at("2026-02-23 09:00"))  # the Monday before
+    async with run_hall(example_config, db_path, clock) as hall:
+        await _serve(hall, 10, 5)  # ten tickets from 09:00, five minutes each
+        clock.now = at("2026-02-25 14:00")  # a Wednesday: not the weekday of the advice
+        await _serve(hall, 3, 5)
+        clock.now = at("2026-03-02 08:45")
+        got = await hall.api("GET", "/api/v1/advice/staffing?service_level=0.9", hall.tokens["manager"])
+    assert got["day"] == "2026-03-02"
+    assert got["learned_from"] == {"from": "2026-02-02", "to": "2026-03-01", "days": 1, "basis": "weekday"}
+    (hour,) = got["hours"]
+    assert (hour["pool"], hour["hour"], hour["arrivals_per_hour"]) == ("integrated", 9, 10)
+    assert hour["service_seconds"] == 300
+    assert (
+        hour["recommended"]["windows"]
+        == windows_needed(10, 300, target_seconds=1200, service_level=0.9).windows
+    )
+    assert hour["staffed"]["windows"] == got["open_now"]["integrated"] == 5
+
+
+async def test_advice_without_history_is_empty_and_bad_levels_are_refused(fresh_hall: Hall) -> None:
+    got = await fresh_hall.api("GET", "/api/v1/advice/staffing", fresh_hall.tokens["auditor"])
+    assert got["hours"] == [] and got["learned_from"]["days"] == 0
+    for bad in ("1.5", "0", "x"):
+        error = await fresh_hall.refused(
+            "GET", f"/api/v1/advice/staffing?service_level={bad}", fresh_hall.tokens["manager"],
+            status=422, code="bad_query",
+        )  # fmt: skip
+        assert "service_level" in error["message"]
