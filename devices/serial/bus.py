@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
-from . import keypad_codec, led_codec
+from . import keypad_codec, keypad_frames, led_codec
 from .framing import ReaderStats
 from .link import SerialError, SerialLink
 from .timing import DEFAULT_TIMING, SerialTiming, wire_seconds
@@ -59,7 +59,7 @@ class FrameProtocol(Generic[F]):
 LED_PROTOCOL: FrameProtocol[led_codec.LedFrame] = FrameProtocol(
     "led", led_codec.encode, led_codec.FrameReader, max_reply_bytes=12
 )
-KEYPAD_PROTOCOL: FrameProtocol[keypad_codec.KeypadFrame] = FrameProtocol(
+KEYPAD_PROTOCOL: FrameProtocol[keypad_frames.KeypadFrame] = FrameProtocol(
     "keypad", keypad_codec.encode, keypad_codec.FrameReader, max_reply_bytes=16
 )
 
@@ -255,7 +255,7 @@ class SerialBuses:
     async def led_bus(self, port: str, baudrate: int) -> FrameBus[led_codec.LedFrame]:
         return await self._bus(port, baudrate, LED_PROTOCOL)
 
-    async def keypad_bus(self, port: str, baudrate: int) -> FrameBus[keypad_codec.KeypadFrame]:
+    async def keypad_bus(self, port: str, baudrate: int) -> FrameBus[keypad_frames.KeypadFrame]:
         return await self._bus(port, baudrate, KEYPAD_PROTOCOL)
 
     async def _bus(self, port: str, baudrate: int, protocol: FrameProtocol[F]) -> FrameBus[F]:

@@ -16,8 +16,8 @@ from devices.contracts import KeyHandler, KeyReply
 from hallctl.config_devices import CallKeypad
 
 from .bus import SerialBuses
-from .keypad_codec import MAX_WAITING, KeyFrame, KeypadFrame, KeyReplyFrame, fit_message, is_ticket_number
 from .keypad_device import KeypadDevice
+from .keypad_frames import MAX_WAITING, KeyFrame, KeypadFrame, KeyReplyFrame, fit_message, is_ticket_number
 from .timing import SerialTiming
 
 log = logging.getLogger(__name__)

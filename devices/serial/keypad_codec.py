@@ -14,203 +14,36 @@ them by the sum and the end byte.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass
-from enum import IntEnum
-from typing import Generic, Literal, TypeVar, get_args
-
-from devices.contracts import KEYS, Key
-
 from .framing import FrameError, ReaderStats, sum8
+from .keypad_frames import (
+    KEY_CODES,
+    LEVELS,
+    MAX_ADDRESS,
+    MAX_MESSAGE_BYTES,
+    MAX_NUMBER,
+    MIN_ADDRESS,
+    REASON_CODES,
+    TEXT_ENCODING,
+    AckFrame,
+    ArmFrame,
+    Function,
+    KeyFrame,
+    KeypadFrame,
+    KeyReplyFrame,
+    PollFrame,
+    RatingFrame,
+    RatingReason,
+    RatingReplyFrame,
+)
 
 PREAMBLE = 0xFF
 HEAD = 0x68
 TAIL = 0x16
 HEADER_BYTES = 4  # 68 LL LL 68
-MIN_ADDRESS, MAX_ADDRESS = 1, 254  # 0 and 255 are kept free (broadcast on some keypads)
 MAX_DATA = 253  # LL is one byte and counts ADDR and FUNC too
-# A ticket number as the keypads show it: prefix and digits ("A012", "AB000123"); hallctl's are at most
-# 2 letters and 6 digits.
-MAX_NUMBER = 8
-# The message under the number on a keypad's LCD: 2 lines of 8 hanzi on the common 128x32 displays.
-MAX_MESSAGE_BYTES = 32
-MAX_WAITING = 0xFFFF
-MAX_SEQ = 0xFF
-LEVELS = range(1, 6)  # 5 = 非常满意 … 1 = 非常不满意
-TEXT_ENCODING = "gb18030"
-A = TypeVar("A")
 
-#: The key codes on the wire. Written out, not derived from the order of ``KEYS``: keypads in the field
-#: keep these codes whatever happens to that tuple.
-KEY_CODES: dict[Key, int] = {
-    "call": 0x01,  # 呼叫
-    "recall": 0x02,  # 重呼
-    "rate": 0x03,  # 评价
-    "pause": 0x04,  # 暂停
-    "transfer": 0x05,  # 转移, with the target window
-    "no_show": 0x06,  # 弃号
-    "suspend": 0x07,  # 挂起
-    "resume": 0x08,  # 回呼
-}
-assert set(KEY_CODES) == set(KEYS), "every key of devices.contracts.KEYS needs a code"
-_KEYS_BY_CODE: dict[int, Key] = {code: key for key, code in KEY_CODES.items()}
-
-RatingReason = Literal["", "nothing_armed", "already_rated", "expired", "bad_level", "other"]
-#: The reason codes on the wire: ``RatingReply.reason`` in order, from 0; "other" is 0xFF.
-REASON_CODES: dict[RatingReason, int] = {
-    reason: (0xFF if reason == "other" else code) for code, reason in enumerate(get_args(RatingReason))
-}
+_KEYS_BY_CODE = {code: key for key, code in KEY_CODES.items()}
 _REASONS_BY_CODE: dict[int, RatingReason] = {code: reason for reason, code in REASON_CODES.items()}
-
-
-class Function(IntEnum):
-    KEY = 0x01  # call keypad → daemon: SEQ KEY TARGET_HI TARGET_LO
-    RATING = 0x02  # satisfaction keypad → daemon: SEQ LEVEL
-    ACK = 0x10  # device → daemon: FUNC received (a POLL with nothing to report, or an ARM)
-    POLL = 0x80  # daemon → device: no data
-    KEY_REPLY = 0x81  # daemon → call keypad: SEQ FLAGS WAITING_HI WAITING_LO NLEN NUMBER MESSAGE
-    ARM = 0x82  # daemon → satisfaction keypad: SECONDS_HI SECONDS_LO NUMBER
-    RATING_REPLY = 0x83  # daemon → satisfaction keypad: SEQ ACCEPTED REASON
-
-
-def _check_address(address: int) -> None:
-    if not MIN_ADDRESS <= address <= MAX_ADDRESS:
-        raise ValueError(f"keypad address {address} is outside {MIN_ADDRESS}..{MAX_ADDRESS}")
-
-
-def _check_seq(seq: int) -> None:
-    if not 0 <= seq <= MAX_SEQ:
-        raise ValueError(f"sequence number {seq} is outside 0..255")
-
-
-def is_ticket_number(number: str) -> bool:
-    """Whether a keypad can show ``number``: 1..8 printable ASCII characters."""
-    return 1 <= len(number) <= MAX_NUMBER and all(0x21 <= ord(c) <= 0x7E for c in number)
-
-
-def _check_number(number: str) -> None:
-    if not is_ticket_number(number):
-        raise ValueError(f"ticket number {number!r}: 1..{MAX_NUMBER} printable ASCII characters")
-
-
-@dataclass(frozen=True, slots=True)
-class KeyFrame:
-    """A key pressed on a call keypad. The keypad repeats the frame, same ``seq``, until it is answered."""
-
-    address: int
-    seq: int
-    key: Key
-    target: int | None = None  # the target window of a transfer; None for every other key
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-        _check_seq(self.seq)
-        if self.key not in KEY_CODES:
-            raise ValueError(f"unknown key {self.key!r}")
-        if (self.key == "transfer") != (self.target is not None):
-            raise ValueError("a transfer, and only a transfer, has a target window")
-        if self.target is not None and not 1 <= self.target <= 0xFFFF:
-            raise ValueError(f"target window {self.target} is outside 1..65535")
-
-
-@dataclass(frozen=True, slots=True)
-class RatingFrame:
-    """A level pressed on a satisfaction keypad, repeated like a key press until answered."""
-
-    address: int
-    seq: int
-    level: int
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-        _check_seq(self.seq)
-        if self.level not in LEVELS:
-            raise ValueError(f"rating level {self.level} is outside 1..5")
-
-
-@dataclass(frozen=True, slots=True)
-class AckFrame:
-    """A device saying it got a POLL (and has nothing to report) or an ARM."""
-
-    address: int
-    function: Function
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-        if self.function not in (Function.POLL, Function.ARM):
-            raise ValueError("a device acknowledges POLL or ARM only")
-
-
-@dataclass(frozen=True, slots=True)
-class PollFrame:
-    address: int
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyReplyFrame:
-    """The daemon's answer to a key, for the keypad's display; ``seq`` is the press it answers."""
-
-    address: int
-    seq: int
-    ok: bool
-    number: str | None
-    waiting: int
-    message: str = ""
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-        _check_seq(self.seq)
-        if self.number is not None:
-            _check_number(self.number)
-        if not 0 <= self.waiting <= MAX_WAITING:
-            raise ValueError(f"waiting count {self.waiting} is outside 0..65535")
-        if len(self.message.encode(TEXT_ENCODING)) > MAX_MESSAGE_BYTES:
-            raise ValueError(f"keypad message is longer than {MAX_MESSAGE_BYTES} bytes in GB18030")
-
-
-@dataclass(frozen=True, slots=True)
-class ArmFrame:
-    """Arm a satisfaction keypad: ask the citizen served as ``number`` to rate, for ``seconds``."""
-
-    address: int
-    number: str
-    seconds: int
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-        _check_number(self.number)
-        if not 1 <= self.seconds <= 0xFFFF:
-            raise ValueError(f"arm time {self.seconds} s is outside 1..65535")
-
-
-@dataclass(frozen=True, slots=True)
-class RatingReplyFrame:
-    """The daemon's answer to a rating press: taken, or why not."""
-
-    address: int
-    seq: int
-    accepted: bool
-    reason: RatingReason = ""
-
-    def __post_init__(self) -> None:
-        _check_address(self.address)
-        _check_seq(self.seq)
-        if self.reason not in REASON_CODES:
-            raise ValueError(f"unknown rating reason {self.reason!r}")
-
-
-KeypadFrame = KeyFrame | RatingFrame | AckFrame | PollFrame | KeyReplyFrame | ArmFrame | RatingReplyFrame
-
-
-def fit_message(text: str) -> str:
-    """``text`` cut at a character boundary to fit a keypad's message (lone surrogates become ?)."""
-    text = text.encode(TEXT_ENCODING, errors="replace").decode(TEXT_ENCODING)
-    while len(text.encode(TEXT_ENCODING)) > MAX_MESSAGE_BYTES:
-        text = text[:-1]
-    return text
 
 
 def _data(frame: KeypadFrame) -> tuple[Function, bytes]:
@@ -398,29 +231,3 @@ class FrameReader:
             self.stats.frames += 1
             frames.append(frame)
         return frames
-
-
-class RepeatFilter(Generic[A]):
-    """The last press of one keypad and the answer it got, so that the same frame sent again (the keypad
-    missed the answer and repeats, same sequence number) is answered again instead of executed again.
-
-    A press is a repeat if it is identical (sequence number and contents) to the last one and comes
-    within ``window`` seconds of the last time it was seen.
-    """
-
-    def __init__(self, window: float) -> None:
-        self.window = window
-        self._last: tuple[Hashable, float, A] | None = None
-
-    def answer_for(self, press: Hashable, now: float) -> A | None:
-        """The answer already given to ``press`` if it is a repeat, else None."""
-        if self._last is None:
-            return None
-        last, seen, answer = self._last
-        if last != press or now - seen > self.window:
-            return None
-        self._last = (last, now, answer)  # a keypad may repeat several times: each repeat extends the window
-        return answer
-
-    def remember(self, press: Hashable, now: float, answer: A) -> None:
-        self._last = (press, now, answer)

@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from hallctl.config_devices import CallKeypad, RatingKeypad
 
 from .bus import FrameBus, SerialBuses
 from .device import SerialDevice
-from .keypad_codec import AckFrame, Function, KeyFrame, KeypadFrame, PollFrame, RatingFrame, RepeatFilter
+from .keypad_frames import AckFrame, Function, KeyFrame, KeypadFrame, PollFrame, RatingFrame
 from .timing import SerialTiming
 
 log = logging.getLogger(__name__)
 
 P = TypeVar("P", KeyFrame, RatingFrame)
+A = TypeVar("A")
 
 
 class KeypadDevice(SerialDevice[KeypadFrame], Generic[P]):
@@ -101,3 +102,29 @@ class KeypadDevice(SerialDevice[KeypadFrame], Generic[P]):
                 self.presses += 1
             await self._send(answer)
             self.watch.notify()
+
+
+class RepeatFilter(Generic[A]):
+    """The last press of one keypad and the answer it got, so that the same frame sent again (the keypad
+    missed the answer and repeats, same sequence number) is answered again instead of executed again.
+
+    A press is a repeat if it is identical (sequence number and contents) to the last one and comes
+    within ``window`` seconds of the last time it was seen.
+    """
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._last: tuple[Hashable, float, A] | None = None
+
+    def answer_for(self, press: Hashable, now: float) -> A | None:
+        """The answer already given to ``press`` if it is a repeat, else None."""
+        if self._last is None:
+            return None
+        last, seen, answer = self._last
+        if last != press or now - seen > self.window:
+            return None
+        self._last = (last, now, answer)  # a keypad may repeat several times: each repeat extends the window
+        return answer
+
+    def remember(self, press: Hashable, now: float, answer: A) -> None:
+        self._last = (press, now, answer)

@@ -18,7 +18,8 @@ from devices.contracts import RatingHandler, RatingReply
 from hallctl.config_devices import RatingKeypad
 
 from .bus import SerialBuses
-from .keypad_codec import (
+from .keypad_device import KeypadDevice
+from .keypad_frames import (
     AckFrame,
     ArmFrame,
     Function,
@@ -28,7 +29,6 @@ from .keypad_codec import (
     RatingReplyFrame,
     is_ticket_number,
 )
-from .keypad_device import KeypadDevice
 from .timing import SerialTiming
 
 log = logging.getLogger(__name__)

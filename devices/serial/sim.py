@@ -28,7 +28,7 @@ from devices.contracts import Key
 
 from .bus import KEYPAD_PROTOCOL, LED_PROTOCOL, F, FrameProtocol
 from .framing import ReaderStats
-from .keypad_codec import (
+from .keypad_frames import (
     MAX_SEQ,
     AckFrame,
     ArmFrame,

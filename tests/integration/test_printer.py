@@ -15,12 +15,8 @@ import pytest
 from PIL import Image
 
 from devices.printer.driver import PrinterDriver, PrintError
-from devices.printer.sim import (
-    SimulatedNetworkPrinter,
-    SimulatedPrinter,
-    SimulatedSerialPrinter,
-    receipt_lines,
-)
+from devices.printer.picture import receipt_lines
+from devices.printer.sim import SimulatedNetworkPrinter, SimulatedPrinter, SimulatedSerialPrinter
 from devices.printer.ticket import TicketPrint, render
 from hallctl.config_devices import Printer
 

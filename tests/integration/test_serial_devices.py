@@ -19,6 +19,7 @@ import pytest
 
 from devices.contracts import Key, KeyReply, RatingReply, WindowScreen
 from devices.serial import keypad_codec as kc
+from devices.serial import keypad_frames as kf
 from devices.serial import led_codec as lc
 from devices.serial.bus import AddressInUse, BusConflict, SerialBuses
 from devices.serial.call_keypad import HANDLER_FAILED, CallKeypadDriver
@@ -175,13 +176,13 @@ async def test_a_screen_of_another_window_is_refused(led: LedDisplay) -> None:
 
 
 @pytest.fixture
-async def keypad_cable(tmp_path: Path) -> AsyncIterator[SimBus[kc.KeypadFrame]]:
+async def keypad_cable(tmp_path: Path) -> AsyncIterator[SimBus[kf.KeypadFrame]]:
     async with SimBus.keypad(tmp_path / "ttyKEYS") as cable:
         yield cable
 
 
 @pytest.fixture
-def virtual_keypad(keypad_cable: SimBus[kc.KeypadFrame]) -> VirtualCallKeypad:
+def virtual_keypad(keypad_cable: SimBus[kf.KeypadFrame]) -> VirtualCallKeypad:
     return VirtualCallKeypad(keypad_cable, address=3)
 
 
@@ -192,7 +193,7 @@ def keys() -> Keys:
 
 @pytest.fixture
 async def keypad(
-    keypad_cable: SimBus[kc.KeypadFrame], virtual_keypad: VirtualCallKeypad, keys: Keys
+    keypad_cable: SimBus[kf.KeypadFrame], virtual_keypad: VirtualCallKeypad, keys: Keys
 ) -> AsyncIterator[CallKeypadDriver]:
     """The driver of window 3's call keypad, which answers polls."""
     config = CallKeypad(id="keypad-3", window=3, port=str(keypad_cable.path), address=3)
@@ -234,16 +235,16 @@ async def test_a_repeated_press_is_answered_again_but_run_once(
 
 async def test_garbage_bad_frames_and_strangers_are_counted_and_ignored(
     keypad: CallKeypadDriver,
-    keypad_cable: SimBus[kc.KeypadFrame],
+    keypad_cable: SimBus[kf.KeypadFrame],
     virtual_keypad: VirtualCallKeypad,
     keys: Keys,
 ) -> None:
-    corrupted = bytearray(kc.encode(kc.KeyFrame(3, 50, "call")))
+    corrupted = bytearray(kc.encode(kf.KeyFrame(3, 50, "call")))
     corrupted[-2] ^= 0xFF  # the sum
     keypad_cable.write_raw(b"\x00\x13noise")
     keypad_cable.write_raw(bytes(corrupted))
-    keypad_cable.write_raw(kc.encode(kc.KeyFrame(9, 51, "call")))  # a keypad nobody configured
-    keypad_cable.write_raw(kc.encode(kc.RatingFrame(3, 52, 5)))  # at its address, but not a key
+    keypad_cable.write_raw(kc.encode(kf.KeyFrame(9, 51, "call")))  # a keypad nobody configured
+    keypad_cable.write_raw(kc.encode(kf.RatingFrame(3, 52, 5)))  # at its address, but not a key
     keypad_cable.write_raw(bytes.fromhex("68 30 30 68"))  # a stray header, "54 bytes follow"
 
     async with asyncio.timeout(WAIT):
@@ -258,7 +259,7 @@ async def test_garbage_bad_frames_and_strangers_are_counted_and_ignored(
 
 
 async def test_a_keypad_that_only_speaks_when_polled(
-    keypad_cable: SimBus[kc.KeypadFrame], keys: Keys
+    keypad_cable: SimBus[kf.KeypadFrame], keys: Keys
 ) -> None:
     quiet = VirtualCallKeypad(keypad_cable, address=4, speaks_first=False)
     config = CallKeypad(id="keypad-4", window=4, port=str(keypad_cable.path), address=4)
@@ -282,7 +283,7 @@ async def test_a_failing_handler_still_answers_the_keypad(
 
 
 @pytest.fixture
-def virtual_rating_keypad(keypad_cable: SimBus[kc.KeypadFrame]) -> VirtualRatingKeypad:
+def virtual_rating_keypad(keypad_cable: SimBus[kf.KeypadFrame]) -> VirtualRatingKeypad:
     return VirtualRatingKeypad(keypad_cable, address=7)
 
 
@@ -293,7 +294,7 @@ def ratings() -> Ratings:
 
 @pytest.fixture
 async def rating_keypad(
-    keypad_cable: SimBus[kc.KeypadFrame], virtual_rating_keypad: VirtualRatingKeypad, ratings: Ratings
+    keypad_cable: SimBus[kf.KeypadFrame], virtual_rating_keypad: VirtualRatingKeypad, ratings: Ratings
 ) -> AsyncIterator[RatingKeypadDriver]:
     """The driver of window 3's satisfaction keypad, which answers polls."""
     config = RatingKeypad(id="rating-3", window=3, port=str(keypad_cable.path), address=7)
@@ -479,7 +480,7 @@ async def call_keypad_rig(tmp_path: Path) -> AsyncIterator[Rig]:
                     reply = await device.wait_reply(device.press("call"))
                 assert reply.ok and keys.calls[before:] == [(3, "call", None)]
 
-            yield Rig(cable, device, driver, exercise, kc.encode(kc.AckFrame(200, kc.Function.POLL)))
+            yield Rig(cable, device, driver, exercise, kc.encode(kf.AckFrame(200, kf.Function.POLL)))
 
 
 @asynccontextmanager
@@ -496,7 +497,7 @@ async def rating_keypad_rig(tmp_path: Path) -> AsyncIterator[Rig]:
                     result = await device.wait_result(device.press(4))
                 assert result.accepted and ratings.calls[-1] == ("rating-3", 3, 4)
 
-            yield Rig(cable, device, driver, exercise, kc.encode(kc.AckFrame(200, kc.Function.POLL)))
+            yield Rig(cable, device, driver, exercise, kc.encode(kf.AckFrame(200, kf.Function.POLL)))
 
 
 RIGS: dict[str, Callable[[Path], AbstractAsyncContextManager[Rig]]] = {

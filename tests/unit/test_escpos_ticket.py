@@ -23,15 +23,8 @@ from devices.printer.decode import (
     decode,
     decode_one,
 )
-from devices.printer.driver import (
-    FileConnection,
-    NetworkConnection,
-    SerialConnection,
-    SimulatedConnection,
-    UsbConnection,
-    parse_connection,
-)
-from devices.printer.sim import SimulatedPrinter, receipt_text
+from devices.printer.picture import receipt_text
+from devices.printer.sim import SimulatedPrinter
 from devices.printer.status import (
     STATUS_REQUEST,
     PrinterStatus,
@@ -60,6 +53,14 @@ from devices.printer.ticket import (
     qr_version,
     render,
     wrap,
+)
+from devices.printer.transports import (
+    FileConnection,
+    NetworkConnection,
+    SerialConnection,
+    SimulatedConnection,
+    UsbConnection,
+    parse_connection,
 )
 
 URL = "http://192.168.10.5:8080/t/Xk3_9aQzP2mL7sWcV0bNq"

@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 
 from devices.contracts import KEYS, KeyReply
 from devices.serial import keypad_codec as kc
+from devices.serial import keypad_frames as kf
 from devices.serial import led_codec as lc
 from devices.serial.call_keypad import reply_frame
 from devices.serial.framing import FrameError
+from devices.serial.keypad_device import RepeatFilter
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "devices.md"
 
@@ -41,29 +43,29 @@ led_frames = st.one_of(
     ),
 )
 
-seqs = st.integers(min_value=0, max_value=kc.MAX_SEQ)
-numbers = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=kc.MAX_NUMBER)
-messages = st.text(st.characters(exclude_categories=["Cs"]), max_size=kc.MAX_MESSAGE_BYTES).map(
-    kc.fit_message
+seqs = st.integers(min_value=0, max_value=kf.MAX_SEQ)
+numbers = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=kf.MAX_NUMBER)
+messages = st.text(st.characters(exclude_categories=["Cs"]), max_size=kf.MAX_MESSAGE_BYTES).map(
+    kf.fit_message
 )
 plain_keys = st.sampled_from([k for k in KEYS if k != "transfer"])
 keypad_frames = st.one_of(
-    st.builds(kc.KeyFrame, addresses, seqs, plain_keys),
-    st.builds(kc.KeyFrame, addresses, seqs, st.just("transfer"), st.integers(1, 0xFFFF)),
-    st.builds(kc.RatingFrame, addresses, seqs, st.sampled_from(kc.LEVELS)),
-    st.builds(kc.AckFrame, addresses, st.sampled_from([kc.Function.POLL, kc.Function.ARM])),
-    st.builds(kc.PollFrame, addresses),
+    st.builds(kf.KeyFrame, addresses, seqs, plain_keys),
+    st.builds(kf.KeyFrame, addresses, seqs, st.just("transfer"), st.integers(1, 0xFFFF)),
+    st.builds(kf.RatingFrame, addresses, seqs, st.sampled_from(kf.LEVELS)),
+    st.builds(kf.AckFrame, addresses, st.sampled_from([kf.Function.POLL, kf.Function.ARM])),
+    st.builds(kf.PollFrame, addresses),
     st.builds(
-        kc.KeyReplyFrame,
+        kf.KeyReplyFrame,
         addresses,
         seqs,
         st.booleans(),
         st.none() | numbers,
-        st.integers(0, kc.MAX_WAITING),
+        st.integers(0, kf.MAX_WAITING),
         messages,
     ),
-    st.builds(kc.ArmFrame, addresses, numbers, st.integers(1, 0xFFFF)),
-    st.builds(kc.RatingReplyFrame, addresses, seqs, st.booleans(), st.sampled_from(list(kc.REASON_CODES))),
+    st.builds(kf.ArmFrame, addresses, numbers, st.integers(1, 0xFFFF)),
+    st.builds(kf.RatingReplyFrame, addresses, seqs, st.booleans(), st.sampled_from(list(kf.REASON_CODES))),
 )
 
 
@@ -201,21 +203,21 @@ def test_fit_text_cuts_at_a_character_boundary() -> None:
 def test_the_keypad_examples_in_the_docs_are_what_the_codec_sends() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     for frame in (
-        kc.KeyFrame(5, 7, "call"),
-        kc.KeyFrame(5, 8, "transfer", 12),
-        kc.KeyReplyFrame(5, 7, True, "A012", 5, ""),
-        kc.PollFrame(5),
-        kc.AckFrame(5, kc.Function.POLL),
-        kc.ArmFrame(6, "A012", 60),
-        kc.RatingFrame(6, 1, 5),
-        kc.RatingReplyFrame(6, 1, True, ""),
+        kf.KeyFrame(5, 7, "call"),
+        kf.KeyFrame(5, 8, "transfer", 12),
+        kf.KeyReplyFrame(5, 7, True, "A012", 5, ""),
+        kf.PollFrame(5),
+        kf.AckFrame(5, kf.Function.POLL),
+        kf.ArmFrame(6, "A012", 60),
+        kf.RatingFrame(6, 1, 5),
+        kf.RatingReplyFrame(6, 1, True, ""),
     ):
         assert kc.encode(frame).hex(" ").upper() in docs, frame
 
 
 @given(keypad_frames)
-@example(kc.KeyReplyFrame(1, 0, False, None, 0, "请稍候"))
-def test_every_keypad_frame_survives_encode_and_decode(frame: kc.KeypadFrame) -> None:
+@example(kf.KeyReplyFrame(1, 0, False, None, 0, "请稍候"))
+def test_every_keypad_frame_survives_encode_and_decode(frame: kf.KeypadFrame) -> None:
     wire = kc.encode(frame)
     assert kc.decode(wire) == frame
     assert kc.decode(wire[1:]) == frame  # the preamble is optional on receipt
@@ -223,7 +225,7 @@ def test_every_keypad_frame_survives_encode_and_decode(frame: kc.KeypadFrame) ->
 
 @given(keypad_frames, st.data())
 def test_any_single_byte_change_to_a_keypad_frame_is_rejected(
-    frame: kc.KeypadFrame, data: st.DataObject
+    frame: kf.KeypadFrame, data: st.DataObject
 ) -> None:
     wire = bytearray(kc.encode(frame))
     position = data.draw(st.integers(1, len(wire) - 1))  # the preamble is not part of the frame
@@ -287,7 +289,7 @@ keypad_garbage = st.binary(max_size=40).map(lambda b: bytes(x for x in b if x !=
     st.lists(st.integers(min_value=0), max_size=20),
 )
 def test_the_keypad_reader_reassembles_frames_cut_anywhere_among_garbage(
-    items: list[tuple[kc.KeypadFrame, bytes, bool]], cuts: list[int]
+    items: list[tuple[kf.KeypadFrame, bytes, bool]], cuts: list[int]
 ) -> None:
     stream = bytearray()
     for frame, garbage, without_preamble in items:
@@ -309,45 +311,45 @@ def test_the_keypad_reader_finds_the_same_frames_however_the_bytes_are_cut(
 def test_the_keypad_reader_finds_a_frame_inside_a_cut_off_one() -> None:
     """A frame cut off after its header swallows the start of the next: the reader drops one byte of
     the failed candidate and finds the next frame inside it."""
-    good = kc.encode(kc.KeyFrame(5, 7, "call"))
+    good = kc.encode(kf.KeyFrame(5, 7, "call"))
     reader = kc.FrameReader()
-    assert reader.feed(good[:7] + good) == [kc.KeyFrame(5, 7, "call")]
+    assert reader.feed(good[:7] + good) == [kf.KeyFrame(5, 7, "call")]
     assert reader.stats.rejected == {"framing": 1}  # the candidate's end byte is not 16
 
 
 def test_a_stray_header_gives_its_frames_back_when_the_line_goes_quiet() -> None:
     """68 30 30 68 in noise looks like the header of a 54-byte frame; the real frame after it is only
     delivered when the bus gives up on the stray one (``flush`` after a quiet line)."""
-    good = kc.encode(kc.PollFrame(5))
+    good = kc.encode(kf.PollFrame(5))
     reader = kc.FrameReader()
     assert reader.feed(bytes.fromhex("68 30 30 68") + good) == []
     assert reader.pending
-    assert reader.flush() == [kc.PollFrame(5)]
+    assert reader.flush() == [kf.PollFrame(5)]
     assert not reader.pending
     assert reader.stats.rejected == {"truncated": 1}
 
 
 def test_the_preamble_is_not_counted_as_garbage() -> None:
     reader = kc.FrameReader()
-    reader.feed(b"\xff\xff\xff" + kc.encode(kc.PollFrame(5)) + b"\x00\x01")
+    reader.feed(b"\xff\xff\xff" + kc.encode(kf.PollFrame(5)) + b"\x00\x01")
     assert reader.stats.garbage_bytes == 2
 
 
 def test_a_repeated_press_is_answered_from_memory_within_the_window() -> None:
-    repeats: kc.RepeatFilter[str] = kc.RepeatFilter(window=10.0)
-    press = kc.KeyFrame(5, 7, "call")
+    repeats: RepeatFilter[str] = RepeatFilter(window=10.0)
+    press = kf.KeyFrame(5, 7, "call")
     assert repeats.answer_for(press, now=100.0) is None
     repeats.remember(press, 100.0, "answer")
     assert repeats.answer_for(press, now=105.0) == "answer"
     assert repeats.answer_for(press, now=114.0) == "answer"  # each repeat extends the window
-    assert repeats.answer_for(kc.KeyFrame(5, 8, "call"), now=114.0) is None  # a new press
-    assert repeats.answer_for(kc.KeyFrame(5, 7, "recall"), now=114.0) is None  # same seq, other key
+    assert repeats.answer_for(kf.KeyFrame(5, 8, "call"), now=114.0) is None  # a new press
+    assert repeats.answer_for(kf.KeyFrame(5, 7, "recall"), now=114.0) is None  # same seq, other key
     assert repeats.answer_for(press, now=125.0) is None  # too late: a restarted keypad reusing seq 7
 
 
 def test_a_key_reply_is_clipped_to_what_the_keypad_can_show() -> None:
     frame = reply_frame(5, 7, KeyReply(ok=False, number="A012", waiting=70_000, message="请" * 40))
-    assert frame == kc.KeyReplyFrame(5, 7, False, "A012", kc.MAX_WAITING, "请" * 16)
+    assert frame == kf.KeyReplyFrame(5, 7, False, "A012", kf.MAX_WAITING, "请" * 16)
     assert reply_frame(5, 7, KeyReply(ok=True, number="号码太长了", waiting=-1, message="")).number is None
     assert reply_frame(5, 7, KeyReply(ok=True, number=None, waiting=3, message="")).waiting == 3
 
@@ -358,6 +360,6 @@ def test_frames_refuse_values_the_wire_cannot_carry() -> None:
     with pytest.raises(ValueError, match="bytes"):
         lc.ShowText(1, "请" * 101)
     with pytest.raises(ValueError, match="target"):
-        kc.KeyFrame(1, 0, "call", 3)
+        kf.KeyFrame(1, 0, "call", 3)
     with pytest.raises(ValueError, match="ticket number"):
-        kc.ArmFrame(1, "", 60)
+        kf.ArmFrame(1, "", 60)
