@@ -202,6 +202,33 @@ class Window(_Model):
     zone: str = "main"  # voice zone (语音分区)
 
 
+class Forecast(_Model):
+    """The expected-wait predictor (预计等候时间, docs/prediction.md)."""
+
+    # Off: tickets show the simple estimate (people ahead × service time ÷ windows) and no worker runs.
+    enabled: bool = True
+    # Sampled runs per prediction: more steadies the p10–p90 range, at linear cost in the worker.
+    runs: Annotated[int, Field(ge=1, le=200)] = 15
+    # How far back the model learns service times, no-shows and arrivals when the daemon starts.
+    history_days: Annotated[int, Field(ge=0, le=366)] = 28
+    # At least this long between two predictions, and at least as long as the last one took: the worker
+    # then uses at most half a core however busy the hall.
+    interval_seconds: Annotated[float, Field(ge=0.05, le=60)] = 0.5
+    # Predict again after this long even if nothing changed (a long service makes waits grow).
+    refresh_seconds: Annotated[float, Field(ge=1, le=600)] = 30
+    # A history CSV (docs/history.md) learned at start before the hall's own tickets: how a hall that
+    # moves from an older queuing system gets its own service times on day one. Rows of matters this
+    # hall does not have are skipped.
+    history_file: Path | None = None
+
+    @field_validator("history_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+
 class HallConfig(_Model):
     hall: Hall
     hours: Hours = Hours()
@@ -213,6 +240,7 @@ class HallConfig(_Model):
     notices: tuple[str, ...] = ()
     devices: Devices = Devices()
     audit: Audit = Audit()
+    forecast: Forecast = Forecast()
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:

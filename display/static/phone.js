@@ -16,12 +16,21 @@ import {
   timeOf,
 } from "/static/common.js";
 
+// The expected wait, with the forecaster's p10–p90 range when it made one and it says something.
+function etaText(ticket) {
+  const eta = minutesText(ticket.eta_minutes);
+  const range = ticket.eta_range_minutes;
+  if (!range || range[0] === range[1]) return eta;
+  return t("eta_range", { eta, low: range[0], high: range[1] });
+}
+
 defineStrings({
   zh: {
     title: "我的排队号",
     your_number: "您的号码",
     ahead: "前面还有",
     eta: "预计等候",
+    eta_range: "{eta}（多在 {low}–{high} 分钟）",
     materials: "请备齐以下材料（一次性告知）",
     no_materials: "无需材料",
     privacy: "本页只显示您自己的号票。",
@@ -43,6 +52,7 @@ defineStrings({
     your_number: "Your number",
     ahead: "People ahead",
     eta: "Expected wait",
+    eta_range: "{eta} (mostly {low}–{high} min)",
     materials: "Please bring these documents",
     no_materials: "No documents needed",
     privacy: "This page shows your own ticket only.",
@@ -80,7 +90,7 @@ function render() {
   const queued = QUEUED.has(ticket.state);
   document.getElementById("figures").hidden = !queued;
   document.getElementById("ahead").textContent = t("people", { n: ticket.ahead });
-  document.getElementById("eta").textContent = minutesText(ticket.eta_minutes);
+  document.getElementById("eta").textContent = etaText(ticket);
   document.getElementById("issued").textContent = t("issued", { time: timeOf(ticket.issued_at, timezone) });
 
   const called = document.getElementById("called");

@@ -3,6 +3,8 @@ resume (回呼) and pause. Each function checks first and changes after, so a re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hallctl.core import routing
 from hallctl.core.errors import Conflict, Invalid, wrong_state
 from hallctl.core.model import (
@@ -142,6 +144,16 @@ def logout(state: HallState, now: float, actor: Actor, window_id: int) -> Change
     return change
 
 
+def count_passed_over(passed_over: Iterable[Ticket], forced: set[int], bound: int) -> None:
+    """Each older ticket a call goes ahead of counts one more bypass; at the bound it is forced next.
+
+    Shared with the wait predictor's simulation (core/forward.py), which must age tickets the same way."""
+    for older in passed_over:
+        older.bypassed += 1
+        if older.bypassed >= bound:
+            forced.add(older.id)
+
+
 def assign_call(
     state: HallState,
     change: Change,
@@ -153,11 +165,8 @@ def assign_call(
     passed_over: tuple[Ticket, ...] = (),
     **detail: object,
 ) -> None:
-    bound = state.config.rules.starvation_bound
+    count_passed_over(passed_over, state.forced, state.config.rules.starvation_bound)
     for older in passed_over:
-        older.bypassed += 1
-        if older.bypassed >= bound:
-            state.forced.add(older.id)
         change.touch(older)
     ticket.window = window.id
     ticket.target_window = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from devices.printer.ticket import TicketPrint
-from hallctl.core.eta import ahead_and_eta
 from hallctl.core.model import Ticket
 from hallctl.core.state import HallState
+from hallctl.forecast.board import ticket_eta
 
 CHANNEL_LABELS = {"normal": "", "enterprise": "大企业", "green": "绿色通道", "appointment": "预约"}
 
@@ -15,7 +15,7 @@ CHANNEL_LABELS = {"normal": "", "enterprise": "大企业", "green": "绿色通�
 def ticket_print(
     state: HallState, ticket: Ticket, *, public_url: str, paper_width_mm: int, with_materials: bool
 ) -> TicketPrint:
-    ahead, eta = ahead_and_eta(state, ticket)
+    expected = ticket_eta(state, ticket)
     materials: list[str] = []
     if with_materials:
         for code in ticket.matters:
@@ -25,8 +25,8 @@ def ticket_print(
         number=ticket.number,
         matters=tuple(state.config.matter(m).name for m in ticket.matters),
         channel=CHANNEL_LABELS[ticket.channel],
-        people_ahead=ahead,
-        wait_minutes=eta,
+        people_ahead=expected.ahead,
+        wait_minutes=expected.minutes,
         issued_at=datetime.fromtimestamp(ticket.issued_at, state.zone).strftime("%Y-%m-%d %H:%M"),
         qr_url=f"{public_url.rstrip('/')}/t/{ticket.track_token}",
         materials=tuple(materials),

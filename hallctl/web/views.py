@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from hallctl.core.calendar import iso
-from hallctl.core.eta import ahead_and_eta
 from hallctl.core.model import Appointment, Ticket, WindowStatus
 from hallctl.core.state import HallState
+from hallctl.forecast.board import Expected, ticket_eta
 
 
 def ticket_view(state: HallState, t: Ticket, *, with_track_token: bool = False) -> dict[str, Any]:
     """A ticket for staff and the kiosk. The track token goes only to the kiosk that issued it."""
     zone = state.zone
-    ahead, eta = ahead_and_eta(state, t)
+    expected = ticket_eta(state, t)
     view: dict[str, Any] = {
         "id": t.id,
         "number": t.number,
@@ -29,8 +29,7 @@ def ticket_view(state: HallState, t: Ticket, *, with_track_token: bool = False) 
         "called_at": iso(t.called_at, zone),
         "started_at": iso(t.started_at, zone),
         "finished_at": iso(t.finished_at, zone),
-        "ahead": ahead,
-        "eta_minutes": eta,
+        **eta_fields(expected),
         "recalls": t.recalls,
         "transfers": t.transfers,
         "no_show_returns": t.no_show_returns,
@@ -43,6 +42,18 @@ def ticket_view(state: HallState, t: Ticket, *, with_track_token: bool = False) 
         view["track_token"] = t.track_token
         view["materials"] = materials(state, t)
     return view
+
+
+def eta_fields(expected: Expected) -> dict[str, Any]:
+    """People ahead and the expected wait: whole minutes rounded up (the contract since the first
+    release), the same in seconds, and the p10–p90 range in minutes when the forecaster made one."""
+    has_range = expected.low_minutes is not None and expected.high_minutes is not None
+    return {
+        "ahead": expected.ahead,
+        "eta_minutes": expected.minutes,
+        "eta_seconds": expected.seconds,
+        "eta_range_minutes": [expected.low_minutes, expected.high_minutes] if has_range else None,
+    }
 
 
 def materials(state: HallState, t: Ticket) -> list[dict[str, Any]]:
@@ -59,15 +70,14 @@ def materials(state: HallState, t: Ticket) -> list[dict[str, Any]]:
 
 def public_ticket_view(state: HallState, t: Ticket) -> dict[str, Any]:
     """What the citizen's phone page shows: their own ticket and nothing about anyone else."""
-    ahead, eta = ahead_and_eta(state, t)
+    expected = ticket_eta(state, t)
     return {
         "number": t.number,
         "state": t.state.value,
         "matter_names": [state.config.matter(m).name for m in t.matters],
         "window": t.window,
         "window_name": state.windows[t.window].name if t.window in state.windows else None,
-        "ahead": ahead,
-        "eta_minutes": eta,
+        **eta_fields(expected),
         "issued_at": iso(t.issued_at, state.zone),
         "called_at": iso(t.called_at, state.zone),
         "materials": materials(state, t),
