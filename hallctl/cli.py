@@ -17,6 +17,8 @@ import click
 
 from hallctl.audit.commands import audit_report, ratings_export, verify_journal
 from hallctl.config import ConfigError, HallConfig, load_config
+from hallctl.history.commands import export_history_command, replay_command
+from hallctl.sim.cli import simulate_command
 from hallctl.staffing.cli import staffing
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "hall.example.toml"
@@ -59,6 +61,7 @@ async def _serve(
 ) -> None:
     from aiohttp import web
 
+    from hallctl.forecast.forecaster import Forecaster
     from hallctl.hub.hub import DeviceHub
     from hallctl.service import HallService
     from hallctl.web.app import create_app
@@ -66,6 +69,7 @@ async def _serve(
     async with (
         HallService(config, db, always_open=always_open) as service,
         DeviceHub(service, mqtt_url=mqtt, narrate=narrate) as hub,
+        Forecaster(service) if config.forecast.enabled else contextlib.nullcontext() as _forecaster,
     ):
         runner = web.AppRunner(create_app(service, hub), access_log=None, handle_signals=False)
         await runner.setup()
@@ -289,3 +293,8 @@ main.add_command(verify_journal)
 main.add_command(audit_report)
 main.add_command(ratings_export)
 main.add_command(staffing)
+# History export and replay (backtest) live with the history package (hallctl/history/commands.py).
+main.add_command(export_history_command)
+main.add_command(replay_command)
+# The hall simulator lives with the sim package (hallctl/sim/cli.py).
+main.add_command(simulate_command)
