@@ -23,8 +23,9 @@ from hallctl.core.model import SYSTEM, Change, Event, JournalEntry, Ticket
 from hallctl.core.state import HallState
 from hallctl.store import tokens
 from hallctl.store.load import load_state
-from hallctl.store.rows import change_ops, ticket_from_row
+from hallctl.store.rows import Op, change_ops, ticket_from_row
 from hallctl.store.schema import connect, open_db
+from hallctl.store.stats_store import StatsStore
 from hallctl.store.writer import StoreError, Writer
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ class HallService:
         self._state: HallState | None = None
         self._tokens: dict[str, tuple[tokens.TokenInfo, float]] = {}
         self.tickets_issued = 0  # since start, for /metrics
+        # Period stats and their rollups (docs/stats.md): read on a thread of their own, written here.
+        self.stats = StatsStore(
+            self.db_path, config, submit=self.store_derived, clock=clock, synchronous=synchronous
+        )
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def __aenter__(self) -> HallService:
@@ -88,11 +93,13 @@ class HallService:
             )
         )
         await self._commit([start])
+        await self.stats.__aenter__()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.stats.__aexit__(exc_type, exc, tb)
         await self._writer.__aexit__(exc_type, exc, tb)
         if self._reader is not None:
             self._reader.close()
@@ -115,6 +122,8 @@ class HallService:
         """Run one command; return its change once it is durable. A refusal (HallError) changes nothing."""
         now = self.clock()
         roll = self.state.roll_day(now)
+        if not roll.empty:
+            self.stats.request()  # the day that just closed can be rolled up
         try:
             change = command(self.state, now)
         except HallError:
@@ -128,7 +137,14 @@ class HallService:
         ops = [op for change in changes for op in change_ops(change)]
         if not ops:
             return
-        events = [event for change in changes for event in change.events]
+        await self._submit(ops, [event for change in changes for event in change.events])
+
+    async def store_derived(self, ops: list[Op]) -> None:
+        """Statements for tables derived from the others (the stats rollups): no live state, no events,
+        committed by the one writer in turn with the commands."""
+        await self._submit(ops, [])
+
+    async def _submit(self, ops: list[Op], events: list[Event]) -> None:
         future = self._writer.submit_nowait(ops)
         # Published from the future's callback, in commit order, even if the caller has gone away.
         future.add_done_callback(lambda f: self._after_commit(f, events))

@@ -251,6 +251,115 @@ def m007_followups(db: sqlite_utils.Database) -> None:
         )
 
 
+@migrations()
+def m008_stats_rollups(db: sqlite_utils.Database) -> None:
+    """Per-day and per-month rollups of the figures (hallctl/store/rollups.py, docs/stats.md), so a year of
+    stats merges a few hundred rows instead of reading a million tickets. ``stats_days`` and
+    ``stats_months`` say which periods are rolled up; a change to a rolled-up day's ticket or a late rating
+    removes the day (and its month) from them, so the figures fall back to the tickets until it is rebuilt."""
+    db.execute(
+        """
+        create table stats_rollups (
+            grain text not null,              -- day | month | head (days 1..d) | tail (days d..last)
+            dimension text not null,          -- '' (the whole hall), matter, window, clerk, channel, hour
+            period text not null,             -- 2026-03-02 | 2026-03 (month) | d (head, tail)
+            key text not null,                -- the group ('' for the hall, or for no window/clerk)
+            issued integer not null,
+            served integer not null,
+            no_show integer not null,
+            voided integer not null,
+            within_target integer not null,
+            rating_1 integer not null,
+            rating_2 integer not null,
+            rating_3 integer not null,
+            rating_4 integer not null,
+            rating_5 integer not null,
+            unrated integer not null,
+            wait_count integer not null,
+            wait_ms integer not null,
+            wait_max real,
+            wait_p50 real,                    -- exact, days only
+            wait_p90 real,
+            wait_bins blob,                   -- log-linear histogram (hallctl/core/histogram.py)
+            service_count integer not null,
+            service_ms integer not null,
+            service_max real,
+            service_p50 real,
+            service_p90 real,
+            service_bins blob,
+            primary key (grain, dimension, period, key)
+        ) without rowid
+        """
+    )
+    db.execute(
+        "create table stats_days (day text primary key, tickets integer not null, built_at real not null)"
+    )
+    db.execute("create table stats_months (month text primary key, built_at real not null)")
+    db.execute(
+        "create table stats_spans (month text primary key, heads_through text, tails_from text, "
+        "built_at real not null)"
+    )
+    # The common update (today's ticket) costs one probe of the small stats_days table.
+    db.execute(
+        """
+        create trigger tickets_stats_stale after update on tickets
+        when exists (select 1 from stats_days where day = new.day)
+        begin
+            delete from stats_days where day = new.day;
+            delete from stats_months where month = substr(new.day, 1, 7);
+            delete from stats_spans where month = substr(new.day, 1, 7);
+        end
+        """
+    )
+    db.execute(
+        """
+        create trigger ratings_stats_stale after insert on ratings
+        begin
+            delete from stats_days where day = (select day from tickets where id = new.ticket);
+            delete from stats_months
+            where month = (select substr(day, 1, 7) from tickets where id = new.ticket);
+            delete from stats_spans
+            where month = (select substr(day, 1, 7) from tickets where id = new.ticket);
+        end
+        """
+    )
+
+
+@migrations()
+def m009_access_log(db: sqlite_utils.Database) -> None:
+    """The access record (hallctl/audit/access_log.py): where each token was used from, and the requests
+    refused because its role may not use the endpoint. A log for the endpoint rules, not the journal."""
+    db.execute(
+        """
+        create table access_addresses (
+            token_id integer not null,
+            address text not null,
+            role text not null,
+            name text not null,
+            first_seen real not null,
+            last_seen real not null,
+            uses integer not null,
+            primary key (token_id, address)
+        )
+        """
+    )
+    db.execute("create index access_addresses_last_seen on access_addresses (last_seen)")
+    db.execute(
+        """
+        create table access_refusals (
+            id integer primary key,
+            at real not null,
+            token_id integer not null,
+            role text not null,
+            name text not null,
+            address text not null,
+            endpoint text not null
+        )
+        """
+    )
+    db.execute("create index access_refusals_at on access_refusals (at)")
+
+
 def connect(path: Path | str, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """A connection in WAL mode. FULL: a commit is on disk before anyone is told it happened."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)

@@ -5,12 +5,14 @@ These three are public: they carry counts, never a citizen's data, and a monitor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from hallctl.audit.api import followup_counts
 from hallctl.core.model import QUEUED
+from hallctl.core.rollup import today_by_matter
 from hallctl.core.stats import wait_seconds
 from hallctl.web.endpoints import HUB, Context, endpoint
 
@@ -83,6 +85,7 @@ def metrics_text(ctx: Context) -> str:
     lines.append(f'hallctl_wait_seconds_bucket{{le="+Inf"}} {len(waits)}')
     lines.append(f"hallctl_wait_seconds_sum {sum(waits):g}")
     lines.append(f"hallctl_wait_seconds_count {len(waits)}")
+    today_metrics(metric, today_by_matter(state))
     metric(
         "hallctl_windows",
         "gauge",
@@ -154,6 +157,34 @@ def metrics_text(ctx: Context) -> str:
                 [({}, hub.link.dropped)],
             )
     return "\n".join(lines) + "\n"
+
+
+Metric = Callable[[str, str, str, list[tuple[dict[str, object], float]]], None]
+
+
+def today_metrics(metric: Metric, figures: dict[str, dict[str, Any]]) -> None:
+    """Today's figures per matter, the same as GET /api/v1/stats?group_by=matter gives (docs/stats.md)."""
+    for name, key, help_ in (
+        ("hallctl_today_issued", "issued", "Tickets issued today per matter (a bundle counts for each)."),
+        ("hallctl_today_served", "served", "Tickets served (done) today per matter."),
+        ("hallctl_today_no_show_rate", "no_show_rate", "No-shows per ticket issued today, per matter."),
+        ("hallctl_today_service_level", "service_level", "Share of today's called tickets within target."),
+    ):
+        samples: list[tuple[dict[str, object], float]] = [
+            ({"matter": m}, f[key]) for m, f in figures.items() if f[key] is not None
+        ]
+        metric(name, "gauge", help_, samples)
+    for name, key, help_ in (
+        ("hallctl_today_wait_seconds", "wait_seconds", "Today's wait from issue to first call, per matter."),
+        ("hallctl_today_service_seconds", "service_seconds", "Today's service time (start to finish)."),
+    ):
+        samples = [
+            ({"matter": m, "stat": stat}, f[key][stat])
+            for m, f in figures.items()
+            for stat in ("mean", "p50", "p90", "max")
+            if f[key][stat] is not None
+        ]
+        metric(name, "gauge", help_, samples)
 
 
 @endpoint("GET", "/metrics", roles=frozenset(), tag="ops", summary="Prometheus metrics (text format)")
