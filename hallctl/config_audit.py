@@ -6,6 +6,7 @@ docs/audit.md for what each rule looks for and docs/config.md for the keys.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -126,6 +127,66 @@ class OutsideHours(_Model):
     enabled: bool = True
 
 
+#: The roles a token may have (hallctl/core/model.py ``Role``, less the daemon's own ``system``).
+TOKEN_ROLES = ("kiosk", "clerk", "manager", "auditor", "display", "casesys", "booking")
+
+
+def _networks(value: tuple[str, ...], where: str) -> tuple[str, ...]:
+    for text in value:
+        try:
+            ipaddress.ip_network(text)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {text!r} is not a network ({exc})") from None
+    return value
+
+
+class Access(_Model):
+    """The record of token use the endpoint rules read: where each token was used from, and the requests
+    refused because its role may not use the endpoint. Kept in memory and written in batches."""
+
+    # Proxies (CIDRs, e.g. a reverse proxy on the same machine: "127.0.0.1/32") whose X-Forwarded-For
+    # header is believed. Without one the header is ignored: any client could write any address in it.
+    trusted_proxies: tuple[str, ...] = ()
+    # How often the record is written. Longer batches more; shorter loses less if the daemon is killed.
+    flush_seconds: Annotated[float, Field(ge=0.5, le=300)] = 5.0
+    # Rows kept; the least recently seen addresses and the oldest refusals are dropped beyond these.
+    max_addresses: Annotated[int, Field(ge=100, le=1_000_000)] = 20_000
+    max_refusals: Annotated[int, Field(ge=100, le=1_000_000)] = 20_000
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _networks(value, "trusted_proxies")
+
+
+class UnusualEndpoint(_Model):
+    """Tokens used from a role's unusual endpoint: from outside the role's networks, from a new address
+    after the token had settled on others, or again and again on endpoints the role may not use."""
+
+    enabled: bool = True
+    # role -> the networks its tokens are expected at (kiosk = ["10.1.0.0/24"]); a role not listed may
+    # be used from anywhere.
+    networks: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # A token is settled once it has been used from an address for this long and this many times; a new
+    # address after that fires. 0 hours switches the variant off. Too low flags every new token's second
+    # machine; too high misses a kiosk token copied within the first days.
+    settle_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0
+    settle_uses: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    # This many requests refused with role_forbidden within ``forbidden_minutes`` fire; 0 switches the
+    # variant off. A page left on a wrong token makes a few; a probe makes many.
+    forbidden_count: Annotated[int, Field(ge=0, le=100_000)] = 5
+    forbidden_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 10
+
+    @field_validator("networks")
+    @classmethod
+    def _roles(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for role, networks in value.items():
+            if role not in TOKEN_ROLES:
+                raise ValueError(f"networks: {role!r} is not a role ({', '.join(TOKEN_ROLES)})")
+            _networks(networks, f"networks.{role}")
+        return value
+
+
 class FollowUp(_Model):
     """差评整改: the follow-up every 不满意/非常不满意 rating opens."""
 
@@ -148,4 +209,6 @@ class Audit(_Model):
     fast_ratings: FastRatings = FastRatings()
     high_ratings: HighRatings = HighRatings()
     outside_hours: OutsideHours = OutsideHours()
+    unusual_endpoint: UnusualEndpoint = UnusualEndpoint()
+    access: Access = Access()
     followup: FollowUp = FollowUp()

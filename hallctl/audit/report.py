@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hallctl.audit import chain, followups
-from hallctl.audit.anomalies import Inputs, RatingRow, TicketFacts, ratings_of, screen
+from hallctl.audit.access_log import read_access
+from hallctl.audit.anomalies import screen
 from hallctl.audit.classes import (
     CLASS_NAMES,
     CLASSES,
@@ -29,6 +30,7 @@ from hallctl.audit.classes import (
     Entry,
     OpeningHours,
 )
+from hallctl.audit.findings import Inputs, RatingRow, TicketFacts, ratings_of
 from hallctl.audit.settings import AuditSettings
 from hallctl.audit.unrated import LEVELS, defaulted_services
 from hallctl.core.calendar import business_day, iso
@@ -168,7 +170,10 @@ def build_report(
                 }
             )
     period = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
-    anomalies = screen(Inputs(entries, tickets, ratings, audit, classifier, zone, period))
+    addresses, refusals = read_access(conn, start, end)
+    anomalies = screen(
+        Inputs(entries, tickets, ratings, audit, classifier, zone, period, addresses, refusals, start, end)
+    )
     # The range's rows, linked to the row before them: what a report can afford (verify-journal does all).
     verified = chain.verify_range(conn, zone, entries[0].seq, entries[-1].seq) if entries else None
     checked = (verified or chain.Verification()).as_dict()

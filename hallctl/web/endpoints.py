@@ -19,6 +19,7 @@ from hallctl.core.errors import Forbidden, HallError, Invalid
 from hallctl.core.model import Actor, Role
 from hallctl.hub.hub import DeviceHub
 from hallctl.service import HallService
+from hallctl.web.access import ACCESS
 
 ALL_ROLES = frozenset(r for r in Role if r is not Role.SYSTEM)
 STAFF = frozenset({Role.CLERK, Role.MANAGER, Role.AUDITOR})
@@ -146,6 +147,8 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> web.Re
 
 
 def make_route(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    route_name = f"{ep.method} {ep.path}"
+
     async def route(request: web.Request) -> web.StreamResponse:
         service = request.app[SERVICE]
         language = language_of(request)
@@ -162,7 +165,10 @@ def make_route(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
                 info = service.authenticate(token)
                 if info is None:
                     raise Unauthenticated("bad_token", "令牌无效或已吊销", "unknown or revoked token")
-                if info.role not in ep.roles:
+                forbidden = info.role not in ep.roles
+                # Where from and, if refused, to what: the audit's endpoint rules (hallctl/web/access.py).
+                request.app[ACCESS].record(request, info, route_name, forbidden=forbidden)
+                if forbidden:
                     raise Forbidden(
                         "role_forbidden",
                         f"“{info.role.value}”角色无权执行此操作",

@@ -34,13 +34,14 @@ from aiohttp import web
 from hallctl.audit import followups
 from hallctl.bus import Subscription
 from hallctl.core.calendar import business_day, iso
-from hallctl.core.eta import ahead_and_eta
 from hallctl.core.model import QUEUED, Event, Role, Ticket, TicketState
 from hallctl.core.state import HallState
 from hallctl.core.stats import hall_stats
+from hallctl.forecast.board import ticket_eta
 from hallctl.hub.hub import DeviceHub
 from hallctl.hub.screens import board
 from hallctl.service import HallService
+from hallctl.web.access import ACCESS
 from hallctl.web.endpoints import HUB, SERVICE, error_response, language_of
 from hallctl.web.views import materials, public_ticket_view, ticket_view, window_view
 
@@ -436,6 +437,9 @@ class LiveHub:
     def _handle(self, event: Event) -> None:
         self.seq += 1
         seq = self.seq
+        if event.kind == "forecast.updated":  # new expected waits: phones refresh, nothing else changed
+            self._phones_dirty = True
+            return
         state = self.service.state
         staff = (*self._by_view["board"], *self._by_view["dashboard"], *self._by_view["clerk"])
         ticket = event.ticket
@@ -560,7 +564,7 @@ def expected_wait(state: HallState, matter: str, now: float) -> int:
         track_token="",
         queue_key=now,
     )
-    return ahead_and_eta(state, probe)[1]
+    return ticket_eta(state, probe).minutes
 
 
 def waiting_series(state: HallState, now: float, step: int = SERIES_STEP) -> list[list[float]]:
@@ -649,6 +653,9 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
     if info is None:
         return _refusal(request, 401, "bad_token", "令牌无效或已吊销", "unknown or revoked token")
     views = VIEWS_BY_ROLE.get(info.role, ())
+    # The audit's record of where each token is used from covers the pages' stream too (a board's display
+    # token is used nowhere else).
+    request.app[ACCESS].record(request, info, "GET /api/v1/live", forbidden=not views)
     if not views:
         return _refusal(
             request,

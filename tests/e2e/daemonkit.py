@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from hallctl.audit import chain
 from hallctl.config import load_config
 from hallctl.core.credit_code import check_character
 
@@ -431,5 +432,39 @@ def seed_history(db: Path, *, days: int, tickets_per_day: int) -> None:
                 order by t.id, s.offset
                 """
             )
+    finally:
+        conn.close()
+
+
+def open_followup(db: Path, *, due_day: datetime.date, window: int = 3, clerk: str = "c3") -> None:
+    """A 差评整改 case as the daemon opens one when a citizen rates 不满意, due on ``due_day``: its
+    ``followup.open`` journal row, sealed into the hash chain from the file's head in a write transaction
+    of its own (the way ``hallctl token create`` journals while the daemon runs); the file's trigger makes
+    the case. A case rated weeks ago cannot be had otherwise against a daemon on the real clock."""
+    rated_at = time.time() - 10 * 86400
+    detail = {
+        "clerk": clerk,
+        "level": 2,
+        "level_name": "不满意",
+        "rated_at": rated_at,
+        "due_day": due_day.isoformat(),
+    }
+    # Journaled now (the journal stays in time order); the rating and the deadline lie in the past.
+    entry = (
+        time.time(),
+        "hallctl",
+        "system",
+        "followup.open",
+        window,
+        None,
+        None,
+        "open",
+        json.dumps(detail),
+    )
+    conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+    try:
+        conn.execute("begin immediate")
+        chain.append_entries(conn, [entry])
+        conn.execute("commit")
     finally:
         conn.close()

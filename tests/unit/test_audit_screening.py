@@ -9,21 +9,13 @@ import orjson
 import pytest
 from hallkit import KIOSK, MANAGER, MINUTE, NINE, SHANGHAI, at, clerk, credit_code, issue, new_hall
 
-from hallctl.audit.anomalies import (
-    Anomaly,
-    Inputs,
-    RatingRow,
-    TicketFacts,
-    fast_ratings,
-    high_ratings,
-    hoarding,
-    no_shows,
-    out_of_order,
-    outside_hours,
-    screen,
-    short_service,
-)
+from hallctl.audit.anomalies import screen
 from hallctl.audit.classes import GENERAL, IN_PROCESS, KEY, Classifier, Entry, OpeningHours
+from hallctl.audit.findings import Anomaly, Inputs, RatingRow, TicketFacts
+from hallctl.audit.rules_hours import outside_hours
+from hallctl.audit.rules_issuing import hoarding
+from hallctl.audit.rules_ratings import fast_ratings, high_ratings
+from hallctl.audit.rules_window import no_shows, out_of_order, short_service
 from hallctl.config import HallConfig
 from hallctl.config_audit import Audit, AuditClasses
 from hallctl.core import admin, counter, issuing, ratings

@@ -8,7 +8,18 @@ from pydantic import BaseModel
 
 from hallctl import config_audit as aud
 from hallctl import config_devices as dev
-from hallctl.config import Group, Hall, HallConfig, Hours, Matter, Profile, RoutingRule, Rules, Window
+from hallctl.config import (
+    Forecast,
+    Group,
+    Hall,
+    HallConfig,
+    Hours,
+    Matter,
+    Profile,
+    RoutingRule,
+    Rules,
+    Window,
+)
 from hallctl.web.reference import endpoint_table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -30,10 +41,12 @@ def test_every_config_key_is_described_in_docs_config() -> None:
         Profile,
         RoutingRule,
         Window,
+        Forecast,
         *(dev.Devices, dev.Mqtt, dev.Voice, dev.Ratings, dev.Board),
         *(dev.WindowDisplay, dev.CallKeypad, dev.RatingKeypad, dev.Printer),
         *(aud.Audit, aud.AuditClasses, aud.OutOfOrder, aud.ShortService, aud.NoShows, aud.Hoarding),
         *(aud.FastRatings, aud.HighRatings, aud.OutsideHours, aud.FollowUp),
+        *(aud.UnusualEndpoint, aud.Access),
     ]
     forms = (
         "`{k}`",
