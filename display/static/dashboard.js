@@ -24,6 +24,7 @@ import {
   takeToken,
   timeOf,
 } from "/static/common.js";
+import { renderStaffing, startStaffing } from "/static/dashboard_advice.js";
 
 defineStrings({
   zh: {
@@ -489,6 +490,7 @@ async function start() {
   applyStrings();
   languageButton(document.getElementById("lang"), () => {
     renderAll();
+    renderStaffing();
     refreshBroker();
   });
   document.getElementById("windows").addEventListener("focusout", () => {
@@ -509,6 +511,7 @@ async function start() {
   setInterval(tickClock, 1000);
   refreshBroker();
   setInterval(refreshBroker, 30_000);
+  startStaffing(token);
   const marker = document.getElementById("live");
   let live = null;
   live = openLive(

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from aiohttp import web
+
 from hallctl.core.calendar import business_day
-from hallctl.core.errors import Invalid
+from hallctl.core.errors import Conflict, Invalid
 from hallctl.core.model import Role, WindowState
+from hallctl.core.state import HallState
+from hallctl.sim.demand import Demand
+from hallctl.sim.plan import clock
 from hallctl.staffing.demand import SERVED_SQL, hourly_demand, served_from_rows
 from hallctl.staffing.plan import advise
+from hallctl.staffing.whatif import HISTORY_SQL, WhatIf, learned_demand, past_from_rows, what_if
 from hallctl.web.endpoints import Context, endpoint
 
 READ_ADVICE = frozenset({Role.MANAGER, Role.AUDITOR})
@@ -62,3 +71,98 @@ async def staffing_advice(ctx: Context) -> dict[str, Any]:
         "open_now": dict(open_now),
         "hours": [a.as_dict() for a in plan],
     }
+
+
+# -- what if: the rest of today simulated with more windows --------------------------------------------
+class WhatIfRunner:
+    """One worker process for what-if runs, started on first use, one run at a time.
+
+    A run is seconds of CPU for a big hall: on the event loop it would stall every call. ``forkserver``:
+    the daemon itself (threads, sockets) is never forked. One run at a time, so a manager clicking twice
+    never takes the core the forecaster uses.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = asyncio.Lock()
+
+    async def run(self, state: HallState, now: float, demand: Demand, what: WhatIf) -> dict[str, Any]:
+        async with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, what_if, state, now, demand, what)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+WHAT_IF: web.AppKey[WhatIfRunner] = web.AppKey("what_if", WhatIfRunner)
+
+
+def setup_advice(app: web.Application) -> None:
+    runner = app[WHAT_IF] = WhatIfRunner()
+
+    async def close(_: web.Application) -> None:
+        await runner.close()
+
+    app.on_cleanup.append(close)
+
+
+def _what(ctx: Context) -> WhatIf:
+    query = ctx.request.query
+    kind = query.get("kind", "integrated")
+    if kind not in ("integrated", "consultation", "dedicated"):
+        raise Invalid(
+            "bad_query",
+            "参数 kind 应为 integrated、consultation 或 dedicated",
+            "kind must be integrated, consultation or dedicated",
+            field="kind",
+        )
+    start = query.get("from", "")
+    try:
+        clock(start)
+    except ValueError:
+        raise Invalid(
+            "bad_query",
+            "参数 from 应为时刻，如 10:00",
+            "from must be a time of day such as 10:00",
+            field="from",
+        ) from None
+    extra = ctx.int_query("extra", 1, 1, 10)
+    return WhatIf(kind, extra, start)  # type: ignore[arg-type]  # kind checked above
+
+
+@endpoint(
+    "GET",
+    "/api/v1/advice/what-if",
+    roles=READ_ADVICE,
+    tag="stats",
+    summary="The rest of today simulated as it stands and with more windows from a time: mean waits per hour",
+    query=(
+        ("kind", "the kind of window to add: integrated (default), consultation, dedicated"),
+        ("extra", "how many more windows (1–10, default 1)"),
+        ("from", "from this time of day, HH:MM (now when already past)"),
+    ),
+)
+async def what_if_advice(ctx: Context) -> dict[str, Any]:
+    what = _what(ctx)
+    service = ctx.service
+    now = service.clock()
+    today = dt.date.fromisoformat(business_day(now, service.state.zone))
+    first, last = today - dt.timedelta(days=LEARN_DAYS), today - dt.timedelta(days=1)
+    past = past_from_rows(service.read(HISTORY_SQL, (first.isoformat(), last.isoformat())))
+    demand = learned_demand(service.config, past, weekday=today.weekday()) or learned_demand(
+        service.config, past, weekday=None
+    )
+    if demand is None:
+        raise Conflict(
+            "no_history",
+            "近四周没有取号记录，无法预测今天余下时段的客流",
+            "no tickets in the last four weeks to learn today's demand from",
+        )
+    answer = await ctx.request.app[WHAT_IF].run(service.state, now, demand, what)
+    answer["learned_from"] = {"from": first.isoformat(), "to": last.isoformat()}
+    return answer

@@ -24,6 +24,8 @@ from hallctl.web import (  # noqa: F401
     openapi,
     ops,
 )
+from hallctl.web.access import setup_access
+from hallctl.web.api_advice import setup_advice
 from hallctl.web.endpoints import ENDPOINTS, HUB, SERVICE, error_response, language_of, make_route
 from hallctl.web.live import setup_live
 
@@ -61,6 +63,9 @@ def create_app(service: HallService, hub: DeviceHub | None = None) -> web.Applic
         app[HUB] = hub
     for ep in ENDPOINTS:
         app.router.add_route(ep.method, ep.path, make_route(ep))
+    # Which address each token is used from and what it was refused (the audit's endpoint rules).
+    setup_access(app, service.config.audit.access, service.writer, service.clock)
+    setup_advice(app)  # the what-if's worker process, started on first use
     setup_live(app)  # the pages' live stream (SSE): its own routes, outside the JSON API's declarations
     for page in PAGES:
         if (DISPLAY / f"{page}.html").exists():

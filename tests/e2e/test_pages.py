@@ -9,6 +9,7 @@ every page go to test-artifacts/pages/ (git-ignored).
 
 from __future__ import annotations
 
+import datetime
 import re
 import shutil
 import time
@@ -22,7 +23,7 @@ import pytest
 from hallctl.store.schema import open_db
 from hallctl.store.tokens import create_token
 
-from .daemonkit import EXAMPLE_CONFIG, ROOT, Daemon, Tokens, credit_code
+from .daemonkit import EXAMPLE_CONFIG, ROOT, Daemon, Tokens, credit_code, open_followup
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 
@@ -442,11 +443,15 @@ def test_the_board_is_readable_from_ten_metres_in_landscape_and_portrait(hall: H
 def test_the_dashboard_changes_a_window_profile_only_after_confirmation(hall: Hall) -> None:
     dashboard = hall.page(f"/dashboard?token={hall.tokens.manager}")
     dashboard.locator("#live[data-state='live']").wait_for()
-    select = dashboard.get_by_label("2号综合窗口的业务配置")
+    # exact: the confirmation dialog is labelled "更改2号综合窗口的业务配置？" while it closes
+    select = dashboard.get_by_label("2号综合窗口的业务配置", exact=True)
     select.select_option("green")
     dialog = dashboard.locator("dialog[open]")
     assert "下一次叫号起生效" in dialog.inner_text()
     dialog.get_by_role("button", name="取消").click()
+    # the page puts the old profile back once the dialog has closed (asynchronously): wait for it
+    dashboard.locator("dialog[open]").wait_for(state="detached")
+    dashboard.wait_for_function("document.querySelector('select[data-window=\"2\"]').value === 'integrated'")
     assert select.input_value() == "integrated"
     select.select_option("green")
     dashboard.locator("dialog[open]").get_by_label("原因（可不填）").fill("午间绿色通道人多")
@@ -459,7 +464,83 @@ def test_the_dashboard_changes_a_window_profile_only_after_confirmation(hall: Ha
     screenshot(dashboard, "dashboard-after-changes")
 
 
+def followup_figures(dashboard: Page) -> tuple[str, str]:
+    """The 差评整改 card's figures: cases not closed, and how many of them are overdue."""
+    return dashboard.locator("#sum-followups").inner_text(), dashboard.locator("#sum-overdue").inner_text()
+
+
+def test_the_dashboard_card_turns_the_alert_colour_for_an_overdue_bad_rating_case(
+    hall: Hall, hall_db: Path
+) -> None:
+    today = datetime.date.today()
+    open_followup(hall_db, due_day=today + datetime.timedelta(days=5))
+    dashboard = hall.page(f"/dashboard?token={hall.tokens.manager}")
+    dashboard.locator("#live[data-state='live']").wait_for()
+    card = dashboard.locator("#sum-followups-card")
+    assert followup_figures(dashboard) == ("1", "0")  # open, overdue
+    assert card.get_attribute("data-level") == "ok"
+    calm = card.evaluate("node => getComputedStyle(node).backgroundColor")
+
+    open_followup(hall_db, due_day=today - datetime.timedelta(days=3))  # its deadline has passed
+    dashboard.reload(wait_until="load")
+    dashboard.locator("#sum-followups-card[data-level='alert']").wait_for()
+    assert followup_figures(dashboard) == ("2", "1")
+    assert "其中逾期" in card.inner_text()
+    assert card.evaluate("node => getComputedStyle(node).backgroundColor") != calm
+    screenshot(dashboard, "dashboard-overdue-followup")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _fresh_artifacts() -> None:
     """Each run's screenshots replace the last run's."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
+
+
+HISTORY_ROW = """
+    insert into tickets (number, prefix, seq, day, matters, channel, issued_at, track_token, state,
+        queue_key, window, clerk, called_at, first_called_at, started_at, finished_at)
+    values (?, 'A', ?, ?, '["CBDJ"]', 'normal', ?, ?, 'done', ?, 1, 'c1', ?, ?, ?, ?)
+"""
+
+
+def _last_weeks_tickets(db: Path, per_hour: int, service_minutes: float) -> None:
+    """Served tickets of 参保登记 at window 1, ``per_hour`` in every hour of the same weekday a week ago: the
+    history the dashboard's staffing advice learns from (written as the daemon wrote its own last week)."""
+    zone = datetime.timezone(datetime.timedelta(hours=8))  # the example hall's Asia/Shanghai, no DST
+    day = datetime.datetime.now(zone).date() - datetime.timedelta(days=7)
+    conn = open_db(db).conn
+    try:
+        with conn:
+            for hour in range(24):
+                for i in range(per_hour):
+                    issued = datetime.datetime.combine(day, datetime.time(hour, 5 * i), zone).timestamp()
+                    seq = hour * per_hour + i + 1
+                    conn.execute(
+                        HISTORY_ROW,
+                        (
+                            f"A{seq:04d}", seq, day.isoformat(), issued, f"history-{seq}", issued,
+                            issued + 60, issued + 60, issued + 60, issued + 60 + service_minutes * 60,
+                        ),
+                    )  # fmt: skip
+    finally:
+        conn.close()
+
+
+def test_the_dashboard_advises_windows_per_hour_and_simulates_one_more(hall: Hall, hall_db: Path) -> None:
+    _last_weeks_tickets(hall_db, per_hour=6, service_minutes=8)
+    dashboard = hall.page(f"/dashboard?token={hall.tokens.manager}")
+    rows = dashboard.locator("#advice tr")
+    rows.first.wait_for()
+    assert rows.count() == 24  # one row per hour of the pool that served them, the integrated windows
+    first = rows.first.inner_text()
+    assert "00:00" in first and "综合窗口" in first and "6.0" in first
+    assert "依据" in dashboard.locator("#advice-basis").inner_text()
+
+    form = dashboard.locator("#whatif")
+    form.locator("input[name=extra]").fill("2")
+    form.get_by_role("button", name="试算").click()
+    result = dashboard.locator("#whatif-result")
+    result.filter(has_text="平均等候由").wait_for(timeout=60_000)  # a simulation in the worker process
+    assert "增开 2 个综合窗口" in result.inner_text()
+    assert dashboard.locator("#whatif-hours tr").count() >= 1
+    screenshot(dashboard, "dashboard-staffing-advice")

@@ -49,3 +49,37 @@ async def test_advice_without_history_is_empty_and_bad_levels_are_refused(fresh_
             status=422, code="bad_query",
         )  # fmt: skip
         assert "service_level" in error["message"]
+
+
+async def test_what_if_simulates_the_rest_of_today_with_one_more_window(
+    example_config: HallConfig, db_path: Path
+) -> None:
+    clock = FakeClock(at("2026-02-23 09:00"))  # last Monday: 24 tickets of 参保登记 in an hour, at one window
+    async with run_hall(example_config, db_path, clock) as hall:
+        for _ in range(2):
+            await _serve(hall, 12, 2.5)
+        clock.now = at("2026-03-02 09:05")
+        for _ in range(15):  # this Monday morning: fifteen waiting, one window staffed
+            await hall.api("POST", "/api/v1/tickets", hall.tokens["kiosk"], {"matter": "CBDJ"}, status=201)
+        await hall.api("POST", "/api/v1/windows/1/login", hall.tokens["c1"])
+        before = hall.rows("tickets"), hall.rows("journal")
+        got = await hall.api(
+            "GET", "/api/v1/advice/what-if?kind=integrated&extra=2&from=09:30", hall.tokens["manager"]
+        )
+        assert (hall.rows("tickets"), hall.rows("journal")) == before  # a what-if changes nothing
+    assert got["windows"] == [2, 3] and got["from"] == "09:30" and got["extra"] == 2
+    mean = got["mean_wait_minutes"]
+    assert mean["with_change"] < mean["now"]
+    assert got["hours"][0]["hour"] == 9
+
+
+async def test_what_if_needs_history_and_good_parameters(fresh_hall: Hall) -> None:
+    manager = fresh_hall.tokens["manager"]
+    await fresh_hall.refused(
+        "GET", "/api/v1/advice/what-if?from=10:00", manager, status=409, code="no_history"
+    )
+    for query, name in (("kind=window&from=10:00", "kind"), ("from=25:00", "from"), ("", "from")):
+        error = await fresh_hall.refused(
+            "GET", f"/api/v1/advice/what-if?{query}", manager, status=422, code="bad_query"
+        )
+        assert name in error["message"]

@@ -1,0 +1,186 @@
+""" "What if one more integrated window opened at 10:00?" — the rest of today, simulated from the live hall.
+
+The demand is learned from history (the same weekday of the last weeks) as an arrival profile for the
+simulator; both the hall as it stands and the hall with the extra windows run on the same citizens (the
+same seeds), several times, so the difference is the windows and not luck.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hallctl.config import HallConfig, WindowKind
+from hallctl.core import routing
+from hallctl.core.calendar import local_time
+from hallctl.core.model import WindowStatus
+from hallctl.core.state import HallState
+from hallctl.sim.demand import Demand, parse_profile
+from hallctl.sim.plan import DAY, Shift, clock
+from hallctl.sim.results import SERVED, SimResult
+from hallctl.sim.runs import simulate
+from hallctl.sim.setups import add_windows
+
+#: The tickets of a span of business days, as the learned demand needs them: ``(first_day, last_day)``.
+HISTORY_SQL = """
+    select issued_at, day, matters, channel, state, first_called_at, finished_at, no_show_at
+    from tickets
+    where day between ? and ? and state != 'voided'
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Past:
+    issued_at: float
+    day: str
+    matters: tuple[str, ...]
+    channel: str
+    no_show: bool
+    window_seconds: float | None  # first call to finish, for a served ticket
+
+
+def past_from_rows(rows: Iterable[Sequence[Any]]) -> list[Past]:
+    out = []
+    for issued_at, day, matters, channel, state, called, finished, no_show_at in rows:
+        seconds = finished - called if called is not None and finished is not None else None
+        no_show = state == "no_show" or (no_show_at is not None and finished is None)
+        out.append(Past(issued_at, day, tuple(json.loads(matters)), channel, no_show, seconds))
+    return out
+
+
+def learned_demand(config: HallConfig, past: Iterable[Past], *, weekday: int | None) -> Demand | None:
+    """An arrival profile learned from the past tickets (``weekday`` only, when given); None without any.
+
+    Streams are (matters, channel) with their mean arrivals per clock hour; a single matter's service time
+    is its mean window time (bundles take the sum of their matters, as the simulator does); the no-show
+    chance is the hall's. Streams no window serves any more are left out.
+    """
+    zone = config.hall.zone
+    profiles = [config.profiles[w.profile] for w in config.windows]
+    days: set[str] = set()
+    counts: dict[tuple[tuple[str, ...], str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    service: dict[str, list[float]] = defaultdict(list)
+    called = no_shows = 0
+    for p in past:
+        if weekday is not None and local_time(p.issued_at, zone).weekday() != weekday:
+            continue
+        if not all(m in config.matters_by_code for m in p.matters):
+            continue
+        days.add(p.day)
+        counts[(p.matters, p.channel)][local_time(p.issued_at, zone).hour] += 1
+        if p.no_show:
+            no_shows += 1
+        if p.window_seconds is not None:
+            called += 1
+            if len(p.matters) == 1:
+                service[p.matters[0]].append(p.window_seconds)
+    if not days:
+        return None
+    streams = [
+        {
+            "matters": list(matters),
+            "channel": channel,
+            "per_hour": {str(h): n / len(days) for h, n in hours.items()},
+        }
+        for (matters, channel), hours in sorted(counts.items())
+        if routing.can_any_serve(profiles, matters, channel)
+    ]
+    if not streams:
+        return None
+    profile = {
+        "description": f"learned from {len(days)} day(s)",
+        "service": {m: {"mean_minutes": max(0.1, sum(v) / len(v) / 60)} for m, v in service.items() if v},
+        "no_show": {"probability": no_shows / (called + no_shows) if called + no_shows else 0.0},
+        "arrivals": streams,
+    }
+    return parse_profile(profile, config, "history")
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    kind: WindowKind  # the kind of window to add
+    extra: int  # how many more windows
+    start: str  # HH:MM, local time; now when it is already past
+
+
+def _with_extra_windows(
+    state: HallState, what: WhatIf, now: float
+) -> tuple[HallConfig, HallState, dict[int, list[Shift]]]:
+    """The hall with ``what.extra`` more windows of the kind staffed from the start time: windows of that
+    kind nobody works at first, then new ones with the profile of the kind's first window."""
+    config = state.config
+    spare = [w.id for w in state.windows.values() if w.kind == what.kind and w.clerk is None]
+    chosen = spare[: what.extra]
+    state = copy.deepcopy(state, memo={id(config): config})
+    if len(chosen) < what.extra:
+        model = next((w for w in config.windows if w.kind == what.kind), None)
+        if model is None:
+            raise ValueError(f"the hall has no {what.kind} window to copy")
+        config, added = add_windows(config, model.profile, what.extra - len(chosen), kind=what.kind)
+        state.config = config
+        for w in config.windows:
+            if w.id in added:
+                state.windows[w.id] = WindowStatus(
+                    w.id,
+                    w.kind,
+                    w.name,
+                    w.zone,
+                    w.profile,
+                    config.profiles[w.profile],
+                    idle_since=now,
+                    day=state.day,
+                )
+        state.profiles_changed()
+        chosen += added
+    local = local_time(now, config.hall.zone)
+    second = local.hour * 3600 + local.minute * 60 + local.second
+    begin = max(clock(what.start), float(second))
+    return config, state, {w: [Shift(begin, DAY)] for w in chosen}
+
+
+def _hourly_waits(results: Sequence[SimResult], now: float) -> tuple[dict[int, float], float | None]:
+    """Mean wait per local hour of issue over every run, and over all, of tickets served after ``now``."""
+    waits: dict[int, list[float]] = defaultdict(list)
+    for result in results:
+        for t in result.tickets:
+            if t.outcome == SERVED and t.called_at is not None and t.called_at >= now:
+                waits[datetime.fromtimestamp(t.issued_at, result.zone).hour].append(t.called_at - t.issued_at)
+    every = [w for ws in waits.values() for w in ws]
+    hourly = {h: sum(ws) / len(ws) for h, ws in sorted(waits.items())}
+    return hourly, (sum(every) / len(every) if every else None)
+
+
+def what_if(state: HallState, now: float, demand: Demand, what: WhatIf, *, runs: int = 6) -> dict[str, Any]:
+    """The rest of today as it stands and with the extra windows: mean waits per hour, in minutes."""
+    clock(what.start)  # raises ValueError naming a bad time
+    config, changed, plan = _with_extra_windows(state, what, now)
+    base = [simulate(state.config, demand, seed=s, start=(state, now)) for s in range(runs)]
+    more = [simulate(config, demand, seed=s, start=(changed, now), window_plan=plan) for s in range(runs)]
+    base_hourly, base_mean = _hourly_waits(base, now)
+    more_hourly, more_mean = _hourly_waits(more, now)
+
+    def minutes(v: float | None) -> float | None:
+        return None if v is None else round(v / 60.0, 1)
+
+    return {
+        "kind": what.kind,
+        "extra": what.extra,
+        "from": what.start,
+        "windows": sorted(plan),
+        "runs": runs,
+        "demand": demand.description,
+        "mean_wait_minutes": {"now": minutes(base_mean), "with_change": minutes(more_mean)},
+        "hours": [
+            {
+                "hour": h,
+                "now": minutes(base_hourly.get(h)),
+                "with_change": minutes(more_hourly.get(h)),
+            }
+            for h in sorted(set(base_hourly) | set(more_hourly))
+        ],
+    }

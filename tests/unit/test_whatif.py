@@ -1,0 +1,68 @@
+"""The dashboard's what-if: the rest of today simulated as it stands and with more windows."""
+
+from __future__ import annotations
+
+from hallkit import MINUTE, NINE, at, clerk, fingerprint, issue, new_hall, staff
+
+from hallctl.config import HallConfig
+from hallctl.core import counter
+from hallctl.core.state import HallState
+from hallctl.sim.demand import parse_profile
+from hallctl.staffing.whatif import Past, WhatIf, learned_demand, what_if
+
+
+def test_demand_is_learned_per_stream_and_hour_from_the_same_weekday(example_config: HallConfig) -> None:
+    monday, tuesday = at("2026-02-23 09:10"), at("2026-02-24 09:10")
+    past = [
+        Past(monday, "2026-02-23", ("CBDJ",), "normal", False, 300.0),
+        Past(monday + 60, "2026-02-23", ("CBDJ",), "normal", False, 500.0),
+        Past(monday + 3600, "2026-02-23", ("CBDJ",), "normal", True, None),  # 10:10, a no-show
+        Past(at("2026-02-16 09:30"), "2026-02-16", ("CBDJ",), "normal", False, 400.0),  # another Monday
+        Past(tuesday, "2026-02-24", ("SBKBH",), "normal", False, 100.0),  # a Tuesday: left out
+        Past(monday, "2026-02-23", ("NOPE",), "normal", False, 100.0),  # a matter the hall no longer has
+    ]
+    demand = learned_demand(example_config, past, weekday=0)
+    assert demand is not None
+    (stream,) = demand.streams
+    assert stream.matters == ("CBDJ",) and stream.channel == "normal"
+    assert stream.rate(9) == 1.5 and stream.rate(10) == 0.5  # three at 09:xx and one at 10:xx over 2 days
+    assert demand.service["CBDJ"].mean_seconds == 400.0
+    assert demand.no_show.probability == 0.25
+    assert learned_demand(example_config, past, weekday=4) is None  # no Friday in the history
+
+
+def _busy_hall(config: HallConfig) -> HallState:
+    hall = new_hall(config, NINE)
+    staff(hall, NINE, 1, 2)  # two of the five integrated windows staffed
+    for i in range(30):
+        issue(hall, NINE + i * 20, "CBDJ")
+    counter.call_next(hall, NINE + 10 * MINUTE, clerk(1), 1)
+    return hall
+
+
+def test_one_more_window_shortens_the_waits_and_the_live_hall_is_untouched(
+    example_config: HallConfig,
+) -> None:
+    hall = _busy_hall(example_config)
+    before = fingerprint(hall)
+    demand = parse_profile(
+        {"arrivals": [{"matters": "CBDJ", "rate_per_hour": 12}], "service": {"CBDJ": {"mean_minutes": 6}}},
+        example_config,
+    )
+    now = NINE + 10 * MINUTE
+    answer = what_if(hall, now, demand, WhatIf("integrated", 1, "09:30"), runs=3)
+    assert fingerprint(hall) == before
+    assert answer["windows"] == [3]  # the first integrated window nobody works at
+    mean = answer["mean_wait_minutes"]
+    assert mean["with_change"] < mean["now"]
+    assert [h["hour"] for h in answer["hours"]][:2] == [9, 10]
+    assert all(h["with_change"] <= h["now"] for h in answer["hours"] if h["now"] and h["with_change"])
+
+
+def test_windows_beyond_the_hall_are_added_for_the_run_only(example_config: HallConfig) -> None:
+    hall = _busy_hall(example_config)
+    staff(hall, NINE, 3, 4, 5)  # every integrated window already staffed
+    demand = parse_profile({"arrivals": [{"matters": "CBDJ", "rate_per_hour": 30}]}, example_config)
+    answer = what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("integrated", 2, "10:00"), runs=2)
+    assert answer["windows"] == [9, 10]  # after the hall's last window, 8
+    assert set(hall.windows) == set(range(1, 9)) and len(hall.config.windows) == 8
