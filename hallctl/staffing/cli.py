@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hallctl.config import ConfigError, load_config
+from hallctl.config import ConfigError, HallConfig, load_config
 from hallctl.core.erlang import ErlangC, erlang_c, windows_needed
+from hallctl.sim.demand import Demand, DemandError, load_profile
+from hallctl.staffing.check import Simulated, check, demand_from_profile
 from hallctl.staffing.demand import SERVED_SQL, hourly_demand, served_from_rows, windows_by_kind
-from hallctl.staffing.plan import HourAdvice, advise
+from hallctl.staffing.plan import HourAdvice, HourDemand, advise
+from hallctl.staffing.whatif import HISTORY_SQL, learned_demand, past_from_rows
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -79,65 +83,107 @@ def _one_period(
         _print_figures(f"Recommended for {rec['for_service_level']:.0%} within {target:g} s", rec)
 
 
-def _day_plan(
-    config_path: Path,
-    db_path: Path,
-    first: dt.date | None,
-    last: dt.date | None,
-    weekday: str | None,
-    level: float,
-    max_occ: float,
-    as_json: bool,
-) -> None:
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    last_day = last or dt.date.today()
-    first_day = first or last_day - dt.timedelta(days=27)
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    config_path: Path
+    db_path: Path | None  # learn the demand from the served tickets …
+    arrivals: Path | None  # … or take it from a forecast (an arrival profile, docs/simulator.md)
+    first: dt.date | None
+    last: dt.date | None
+    weekday: str | None
+    level: float
+    max_occupancy: float
+    check_days: int  # 0: no simulator check
+    seed: int
+
+
+def _learned(req: PlanRequest, config: HallConfig) -> tuple[list[HourDemand], Demand | None, dict[str, Any]]:
+    """Erlang's demand per pool and hour, and the simulator's, from the database."""
+    assert req.db_path is not None
+    last_day = req.last or dt.date.today()
+    first_day = req.first or last_day - dt.timedelta(days=27)
     if first_day > last_day:
         raise click.ClickException("--from: after --to")
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    span = (first_day.isoformat(), last_day.isoformat())
+    db = sqlite3.connect(f"file:{req.db_path}?mode=ro", uri=True)
     try:
-        served = served_from_rows(db.execute(SERVED_SQL, (first_day.isoformat(), last_day.isoformat())))
+        served = served_from_rows(db.execute(SERVED_SQL, span))
+        past = past_from_rows(db.execute(HISTORY_SQL, span)) if req.check_days else []
     except sqlite3.DatabaseError as exc:
-        raise click.ClickException(f"{db_path}: not a hallctl database ({exc})") from None
+        raise click.ClickException(f"{req.db_path}: not a hallctl database ({exc})") from None
     finally:
         db.close()
-    demand, days = hourly_demand(config, served, weekday=WEEKDAYS.index(weekday) if weekday else None)
+    weekday = WEEKDAYS.index(req.weekday) if req.weekday else None
+    demand, days = hourly_demand(config, served, weekday=weekday)
     if not demand:
         raise click.ClickException(f"no served tickets between {first_day} and {last_day} to learn from")
-    plan = advise(demand, service_level=level, staffed=windows_by_kind(config), max_occupancy=max_occ)
+    simulated = learned_demand(config, past, weekday=weekday) if req.check_days else None
+    basis = {"from": span[0], "to": span[1], "days": days, "weekday": req.weekday}
+    return demand, simulated, basis
+
+
+def _day_plan(req: PlanRequest, as_json: bool) -> None:
+    simulated: Demand | None
+    try:
+        config = load_config(req.config_path)
+        if req.arrivals is not None:
+            forecast = load_profile(req.arrivals, config)
+            demand, simulated = demand_from_profile(config, forecast), forecast
+            basis: dict[str, Any] = {"arrivals": str(req.arrivals)}
+        else:
+            demand, simulated, basis = _learned(req, config)
+    except (ConfigError, DemandError) as exc:
+        raise click.ClickException(str(exc)) from None
+    plan = advise(
+        demand, service_level=req.level, staffed=windows_by_kind(config), max_occupancy=req.max_occupancy
+    )
+    checked = {}
+    if req.check_days and simulated is not None:
+        weekday = WEEKDAYS.index(req.weekday) if req.weekday else None
+        checked = check(config, simulated, plan, days=req.check_days, seed=req.seed, weekday=weekday)
     if as_json:
-        out = {
-            "from": first_day.isoformat(),
-            "to": last_day.isoformat(),
-            "days": days,
-            "weekday": weekday,
-            "service_level": level,
-            "hours": [a.as_dict() for a in plan],
-        }
+        hours = []
+        for a in plan:
+            row = a.as_dict()
+            if req.check_days:
+                sim = checked.get((a.demand.pool, a.demand.hour))
+                row["simulated"] = (
+                    None
+                    if sim is None
+                    else {
+                        "tickets": sim.tickets,
+                        "service_level": sim.service_level,
+                        "mean_wait_seconds": sim.mean_wait_seconds,
+                    }
+                )
+            hours.append(row)
+        out = {**basis, "service_level": req.level, "check_days": req.check_days, "hours": hours}
         click.echo(json.dumps(out, ensure_ascii=False))
         return
-    click.echo(
-        f"Staffing plan from {days} day(s), {first_day} – {last_day}, for {level:.0%} within each target"
-    )
-    _print_plan(plan)
+    source = basis.get("arrivals") or f"{basis['days']} day(s), {basis['from']} – {basis['to']}"
+    click.echo(f"Staffing plan from {source}, for {req.level:.0%} within each target")
+    _print_plan(plan, checked if req.check_days else None)
 
 
-def _print_plan(plan: list[HourAdvice]) -> None:
-    click.echo(
+def _print_plan(plan: list[HourAdvice], checked: dict[tuple[str, int], Simulated] | None) -> None:
+    head = (
         f"{'pool':<13}{'hour':>5}{'arrivals/h':>11}{'service s':>10}{'target s':>9}"
-        f"{'advise':>7}{'have':>6}{'SL now':>8}"
+        f"{'advise':>7}{'SL':>6}{'have':>6}{'SL now':>8}"
     )
+    click.echo(head + (f"{'SL simulated':>14}" if checked is not None else ""))
     for a in plan:
         d = a.demand
         have = a.staffed.windows if a.staffed else 0
-        sl = f"{a.staffed.service_level(d.target_seconds):.0%}" if a.staffed else "-"
-        click.echo(
+        sl_now = f"{a.staffed.service_level(d.target_seconds):.0%}" if a.staffed else "-"
+        line = (
             f"{d.pool:<13}{d.hour:>5}{d.arrivals_per_hour:>11.1f}{d.service_seconds:>10.0f}"
-            f"{d.target_seconds:>9.0f}{a.windows:>7}{have:>6}{sl:>8}"
+            f"{d.target_seconds:>9.0f}{a.windows:>7}{a.recommended.service_level(d.target_seconds):>6.0%}"
+            f"{have:>6}{sl_now:>8}"
         )
+        if checked is not None:
+            sim = checked.get((d.pool, d.hour))
+            line += f"{sim.service_level:>14.0%}" if sim and sim.service_level is not None else f"{'-':>14}"
+        click.echo(line)
 
 
 @click.command()
@@ -162,6 +208,19 @@ def _print_plan(plan: list[HourAdvice]) -> None:
 )
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="A plan: the last day (default today).")
 @click.option("--weekday", type=click.Choice(WEEKDAYS), help="A plan: learn from this day of the week only.")
+@click.option(
+    "--arrivals",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="A plan from a forecast: an arrival profile (docs/simulator.md) instead of --db.",
+)
+@click.option(
+    "--check",
+    "check_days",
+    type=click.IntRange(min=0, max=366),
+    default=0,
+    help="A plan: simulate this many days staffed as advised and show the service level each hour gets.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed for --check.")
 @click.option("--json", "as_json", is_flag=True, help="Print only JSON.")
 def staffing(
     arrivals_per_hour: float | None,
@@ -175,6 +234,9 @@ def staffing(
     first: dt.datetime | None,
     last: dt.datetime | None,
     weekday: str | None,
+    arrivals: Path | None,
+    check_days: int,
+    seed: int,
     as_json: bool,
 ) -> None:
     """Staffing advice (人员配置建议) by Erlang C.
@@ -183,23 +245,26 @@ def staffing(
     --service-level for the recommended count. A day's plan, hour by hour: --config and --db (learns the
     demand of each pool of windows from the served tickets, the last 28 days by default).
     """
-    if config_path or db_path:
-        if not (config_path and db_path):
-            raise click.UsageError("a plan needs both --config and --db")
+    if config_path or db_path or arrivals:
+        if not config_path or not (db_path or arrivals) or (db_path and arrivals):
+            raise click.UsageError("a plan needs --config and one of --db or --arrivals")
         if arrivals_per_hour is not None or service_seconds is not None or windows is not None:
             raise click.UsageError(
                 "give either one period (--arrivals-per-hour …) or a plan (--config, --db)"
             )
-        _day_plan(
-            config_path,
-            db_path,
-            first.date() if first else None,
-            last.date() if last else None,
-            weekday,
-            service_level or 0.8,
-            max_occupancy,
-            as_json,
+        request = PlanRequest(
+            config_path=config_path,
+            db_path=db_path,
+            arrivals=arrivals,
+            first=first.date() if first else None,
+            last=last.date() if last else None,
+            weekday=weekday,
+            level=service_level or 0.8,
+            max_occupancy=max_occupancy,
+            check_days=check_days,
+            seed=seed,
         )
+        _day_plan(request, as_json)
         return
     if arrivals_per_hour is None or service_seconds is None:
         raise click.UsageError(

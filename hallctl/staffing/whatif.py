@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hallctl.config import HallConfig, WindowKind
+from hallctl.config import WEEKDAYS, HallConfig, WindowKind
 from hallctl.core import routing
 from hallctl.core.calendar import local_time
 from hallctl.core.model import WindowStatus
@@ -94,6 +94,7 @@ def learned_demand(config: HallConfig, past: Iterable[Past], *, weekday: int | N
         return None
     profile = {
         "description": f"learned from {len(days)} day(s)",
+        "weekdays": [WEEKDAYS[weekday]] if weekday is not None else [],
         "service": {m: {"mean_minutes": max(0.1, sum(v) / len(v) / 60)} for m, v in service.items() if v},
         "no_show": {"probability": no_shows / (called + no_shows) if called + no_shows else 0.0},
         "arrivals": streams,

@@ -105,3 +105,39 @@ def test_a_plan_without_history_says_so(tmp_path: Path) -> None:
     assert hallctl("token", "create", "--db", db, "--role", "manager").exit_code == 0
     result = hallctl("staffing", "--config", EXAMPLE_CONFIG, "--db", db, "--json")
     assert result.exit_code != 0 and "no served tickets" in result.output
+
+
+ARRIVALS = EXAMPLE_CONFIG.parent / "arrivals.example.toml"
+
+
+def test_a_plan_from_a_forecast_is_checked_by_the_simulator() -> None:
+    result = hallctl(
+        "staffing",
+        "--config",
+        EXAMPLE_CONFIG,
+        "--arrivals",
+        ARRIVALS,
+        "--check",
+        "2",
+        "--seed",
+        "4",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["arrivals"] == str(ARRIVALS) and plan["check_days"] == 2
+    busy = [h for h in plan["hours"] if h["pool"] == "integrated" and h["hour"] in (9, 10, 14)]
+    assert len(busy) == 3
+    for hour in busy:
+        assert hour["recommended"]["service_level"] >= 0.8  # Erlang C's promise for the advised count
+        simulated = hour["simulated"]
+        assert simulated["tickets"] > 0 and 0.0 <= simulated["service_level"] <= 1.0
+    text = hallctl("staffing", "--config", EXAMPLE_CONFIG, "--arrivals", ARRIVALS, "--check", "1")
+    assert text.exit_code == 0 and "SL simulated" in text.stdout
+
+
+def test_a_plan_takes_one_source_of_demand(tmp_path: Path) -> None:
+    db = tmp_path / "hall.db"
+    assert hallctl("token", "create", "--db", db, "--role", "manager").exit_code == 0
+    both = hallctl("staffing", "--config", EXAMPLE_CONFIG, "--db", db, "--arrivals", ARRIVALS)
+    assert both.exit_code != 0 and "one of --db or --arrivals" in both.output
