@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import multiprocessing
 from collections import Counter
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from hallctl.core.calendar import business_day
 from hallctl.core.errors import Conflict, Invalid
-from hallctl.core.model import Role, WindowState
+from hallctl.core.model import AT_WINDOW, QUEUED, Role, WindowState
 from hallctl.core.state import HallState
 from hallctl.sim.demand import Demand
 from hallctl.sim.plan import clock
@@ -55,7 +56,9 @@ async def staffing_advice(ctx: Context) -> dict[str, Any]:
     state = ctx.service.state
     today = dt.date.fromisoformat(business_day(ctx.service.clock(), state.zone))
     first, last = today - dt.timedelta(days=LEARN_DAYS), today - dt.timedelta(days=1)
-    served = served_from_rows(ctx.service.read(SERVED_SQL, (first.isoformat(), last.isoformat())))
+    span = (first.isoformat(), last.isoformat())
+    # Four weeks of a busy hall are tens of thousands of rows: read on the stats thread, not the loop.
+    served = await ctx.service.stats.run(lambda conn: served_from_rows(conn.execute(SERVED_SQL, span)))
     # The same weekday first (Mondays are busier than Thursdays); every day when that finds nothing.
     demand, days = hourly_demand(state.config, served, weekday=today.weekday())
     basis = "weekday"
@@ -111,6 +114,14 @@ def setup_advice(app: web.Application) -> None:
     app.on_cleanup.append(close)
 
 
+def _live_part(state: HallState) -> HallState:
+    """The state with only the tickets still in play: what the simulation starts from, and far less to
+    pickle on the loop than a whole day of finished tickets."""
+    slim = copy.copy(state)
+    slim.tickets = {i: t for i, t in state.tickets.items() if t.state in QUEUED or t.state in AT_WINDOW}
+    return slim
+
+
 def _what(ctx: Context) -> WhatIf:
     query = ctx.request.query
     kind = query.get("kind", "integrated")
@@ -153,7 +164,8 @@ async def what_if_advice(ctx: Context) -> dict[str, Any]:
     now = service.clock()
     today = dt.date.fromisoformat(business_day(now, service.state.zone))
     first, last = today - dt.timedelta(days=LEARN_DAYS), today - dt.timedelta(days=1)
-    past = past_from_rows(service.read(HISTORY_SQL, (first.isoformat(), last.isoformat())))
+    span = (first.isoformat(), last.isoformat())
+    past = await service.stats.run(lambda conn: past_from_rows(conn.execute(HISTORY_SQL, span)))
     demand = learned_demand(service.config, past, weekday=today.weekday()) or learned_demand(
         service.config, past, weekday=None
     )
@@ -163,6 +175,6 @@ async def what_if_advice(ctx: Context) -> dict[str, Any]:
             "近四周没有取号记录，无法预测今天余下时段的客流",
             "no tickets in the last four weeks to learn today's demand from",
         )
-    answer = await ctx.request.app[WHAT_IF].run(service.state, now, demand, what)
+    answer = await ctx.request.app[WHAT_IF].run(_live_part(service.state), now, demand, what)
     answer["learned_from"] = {"from": first.isoformat(), "to": last.isoformat()}
     return answer
