@@ -164,8 +164,8 @@ class ForwardRun:
         forced = set(self.forced)
         for wid, window in self.windows.items():
             window.idle_since = self.idle_since[wid]
-        # (time, window id or _ARRIVAL, tie-break, generation): at the same moment arrivals come first (a window
-        # freed then sees them) and windows call in number order, as a hall's clerks are assumed to.
+        # (time, window id or _ARRIVAL, tie-break, generation): at the same moment arrivals come first (a
+        # window freed then sees them) and windows call in number order, as a hall's clerks are assumed to.
         heap: list[tuple[float, int, int, int]] = []
         order = 0
         generation = dict.fromkeys(self.windows, 0)

@@ -38,5 +38,5 @@ def test_a_missing_or_broken_history_file_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "broken.csv"
     broken.write_text("ticket_id,matter\n1,CBDJ\n", encoding="utf-8")
     config = config_with(forecast={"history_file": str(broken)})
-    with pytest.raises(HistoryError, match="broken.csv"):
+    with pytest.raises(HistoryError, match=r"broken\.csv"):
         learn_imported(WaitModel.from_config(config), config, broken)
