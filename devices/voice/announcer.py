@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -110,6 +111,7 @@ class Announcer:
         )
         self.speaker: Speaker = speaker if speaker is not None else AplaySpeaker()
         self.queue_limit = queue_limit
+        self._boot = secrets.token_hex(4)  # this run's part of each announcement's id
         self._outputs = set(config.outputs)
         self._publish = publish
         if "mqtt" in self._outputs and publish is None:
@@ -243,7 +245,7 @@ class Announcer:
             # may speak the text itself) still need the call. Then wav_sha256 and duration_s are null.
             try:
                 async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                    await self._publish(call.zone, _payload(call, self.config.repeat, rendered))
+                    await self._publish(call.zone, _payload(call, self.config.repeat, rendered, self._boot))
             except Exception as exc:  # whatever the callback raises, calling goes on
                 ok = self._failed(call, "mqtt", exc)
 
@@ -284,9 +286,13 @@ class _Zone:
     task: asyncio.Task[None]
 
 
-def _payload(call: Announcement, repeat: int, rendered: Rendered | None) -> dict[str, Any]:
+def _payload(call: Announcement, repeat: int, rendered: Rendered | None, boot: str) -> dict[str, Any]:
     return {
         "v": PAYLOAD_VERSION,
+        # Unique per announcement (this run of the daemon, then the running count): QoS 1 may deliver a
+        # message twice, and a speaker drops one whose id it has just played. Two recalls of one ticket
+        # are equal in every other field, so equality of payloads would drop a genuine recall.
+        "id": f"{boot}-{call.seq}",
         "zone": call.zone,
         "number": call.number,
         "window": call.window,

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 import shutil
 import stat
 import struct
@@ -355,6 +356,7 @@ async def test_the_mqtt_payload_describes_the_wav(
     with read_wav(path) as audio:
         duration = audio.getnframes() / audio.getframerate()
     assert zone == "hall-2f"
+    assert re.fullmatch(r"[0-9a-f]{8}-\d+", payload.pop("id")), "this run's id, then the running count"
     assert payload == {
         "v": 1,
         "zone": "hall-2f",
