@@ -8,12 +8,13 @@ import datetime as dt
 import multiprocessing
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from aiohttp import web
 
 from hallctl.core.calendar import business_day
-from hallctl.core.errors import Conflict, Invalid
+from hallctl.core.errors import Conflict, HallError, Invalid
 from hallctl.core.model import AT_WINDOW, QUEUED, Role, WindowState
 from hallctl.core.state import HallState
 from hallctl.sim.demand import Demand
@@ -25,6 +26,8 @@ from hallctl.web.endpoints import Context, endpoint
 
 READ_ADVICE = frozenset({Role.MANAGER, Role.AUDITOR})
 LEARN_DAYS = 28
+# A what-if of a 40-window hall takes seconds; one that has not answered in this long never will.
+WHAT_IF_SECONDS = 120.0
 
 
 def _level(ctx: Context) -> float:
@@ -77,6 +80,10 @@ async def staffing_advice(ctx: Context) -> dict[str, Any]:
 
 
 # -- what if: the rest of today simulated with more windows --------------------------------------------
+class WhatIfFailed(HallError):
+    status = 503
+
+
 class WhatIfRunner:
     """One worker process for what-if runs, started on first use, one run at a time.
 
@@ -94,7 +101,17 @@ class WhatIfRunner:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, what_if, state, now, demand, what)
+            job = loop.run_in_executor(self._pool, what_if, state, now, demand, what)
+            try:
+                return await asyncio.wait_for(job, WHAT_IF_SECONDS)
+            except ValueError as exc:  # the question does not fit the hall (e.g. no window of that kind)
+                raise Invalid("bad_query", f"无法试算：{exc}", f"cannot simulate: {exc}") from None
+            except (BrokenProcessPool, TimeoutError):
+                # A dead or stuck worker must not answer every later what-if with the same failure.
+                await self.close()
+                raise WhatIfFailed(
+                    "what_if_failed", "试算未能完成，请稍后重试", "the simulation did not finish; try again"
+                ) from None
 
     async def close(self) -> None:
         if self._pool is not None:

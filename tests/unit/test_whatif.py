@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hallkit import MINUTE, NINE, at, clerk, fingerprint, issue, new_hall, staff
+import pytest
+from hallkit import MINUTE, NINE, at, clerk, config_with, example_data, fingerprint, issue, new_hall, staff
 
 from hallctl.config import HallConfig
 from hallctl.core import counter
@@ -66,3 +67,15 @@ def test_windows_beyond_the_hall_are_added_for_the_run_only(example_config: Hall
     answer = what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("integrated", 2, "10:00"), runs=2)
     assert answer["windows"] == [9, 10]  # after the hall's last window, 8
     assert set(hall.windows) == set(range(1, 9)) and len(hall.config.windows) == 8
+
+
+def test_a_kind_the_hall_lacks_is_refused_by_name() -> None:
+    data = example_data()
+    for w in data["windows"]:
+        if w["kind"] == "dedicated":
+            w["kind"], w["profile"] = "integrated", "integrated"  # a hall without dedicated windows
+    config = config_with(windows=data["windows"])
+    hall = _busy_hall(config)
+    demand = parse_profile({"arrivals": [{"matters": "CBDJ", "rate_per_hour": 10}]}, config)
+    with pytest.raises(ValueError, match="no dedicated window"):
+        what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("dedicated", 1, "10:00"), runs=1)
