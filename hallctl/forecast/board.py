@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +25,8 @@ _ATTRIBUTE = "_hallctl_wait_board"
 # How far back in its queue a new ticket looks for one with a prediction. A burst at the kiosk can put
 # many unpredicted tickets in a row; beyond this the simple estimate is as good.
 LOOK_BACK = 64
+# How many tickets before that point are tried for one with a prediction.
+NEAR = 4
 
 Range = tuple[float, float, float]  # (p10, median, p90) seconds
 
@@ -121,9 +123,15 @@ def _from_ticket_ahead(
     if bucket is None:
         return None
     position = Queues.before(bucket, entry(ticket))
+    # Tickets queued before the prediction's moment were in its snapshot: the nearest such ticket ahead is
+    # found by bisection, not by walking back past every ticket issued since (a kiosk burst issues hundreds
+    # between two predictions, and this runs on every ticket view).
+    known = min(position, bisect_right(bucket, (board.at, math.inf)))
+    if position - known > LOOK_BACK:
+        return None
     pool = state.pool(key)
     step = state.service_minutes(key[0]) * 60 / serving_windows(state, pool) if pool else 0.0
-    for i in range(position - 1, max(position - 1 - LOOK_BACK, -1), -1):
+    for i in range(known - 1, max(known - 1 - NEAR, -1), -1):  # transfers and returns may lack one
         found = board.waits.get(bucket[i][1])
         if found is not None:
             shift = max(ticket.issued_at - board.at, 0.0)
