@@ -141,8 +141,10 @@ class HallService:
 
     async def store_derived(self, ops: list[Op]) -> None:
         """Statements for tables derived from the others (the stats rollups): no live state, no events,
-        committed by the one writer in turn with the commands."""
-        await self._submit(ops, [])
+        committed by the one writer in turn with the commands, but isolated from them: a failed derived
+        write raises StoreError to its caller and leaves the commands of its batch, and the live state,
+        alone."""
+        await self._writer.submit_nowait(ops, isolated=True)
 
     async def _submit(self, ops: list[Op], events: list[Event]) -> None:
         future = self._writer.submit_nowait(ops)

@@ -45,7 +45,8 @@ class StoreError(Exception):
     """A transaction failed (disk full, file gone); nothing of it was committed."""
 
 
-_Item = tuple[list[Op], "asyncio.Future[None]"]
+# (statements, the caller's future, isolated: a derived write that must not take the batch down with it)
+_Item = tuple[list[Op], "asyncio.Future[None]", bool]
 
 
 class Writer:
@@ -89,14 +90,19 @@ class Writer:
         """Wait until everything submitted so far is committed (or has failed)."""
         await self._idle.wait()
 
-    def submit_nowait(self, ops: list[Op]) -> asyncio.Future[None]:
-        """Queue a command's statements; the future resolves once they are committed."""
+    def submit_nowait(self, ops: list[Op], *, isolated: bool = False) -> asyncio.Future[None]:
+        """Queue a command's statements; the future resolves once they are committed.
+
+        ``isolated`` statements (tables derived from the others, such as the stats rollups) run inside a
+        savepoint: if one fails, only they are undone and only their future fails; the commands of the
+        same batch commit as if they had been alone.
+        """
         assert self._loop is not None, "Writer used outside its context"
         future: asyncio.Future[None] = self._loop.create_future()
         if self._poisoned:
             future.set_exception(StoreError("an earlier transaction failed"))
             return future
-        self._pending.append((ops, future))
+        self._pending.append((ops, future, isolated))
         self._idle.clear()
         self._schedule()
         return future
@@ -127,7 +133,10 @@ class Writer:
         try:
             conn.execute("begin immediate")
             chain.follow(conn)
-            for ops, _ in batch:
+            for ops, future, isolated in batch:
+                if isolated:
+                    _run_isolated(conn, ops, future)
+                    continue
                 for sql, params in ops:
                     # `is`, not ==: the statement object itself marks a journal row (a string compare
                     # of every statement would cost more than the sealing).
@@ -164,7 +173,7 @@ class Writer:
             return
         self.commits += 1
         self.commands += len(batch)
-        for _, future in batch:
+        for _, future, _ in batch:
             if not future.done():  # a caller that went away does not undo the commit
                 future.set_result(None)
         if self._pending:
@@ -177,7 +186,7 @@ class Writer:
         self._chain.restore(self._chain_before)  # the batch's journal rows were rolled back with it
         failed = batch + self._pending
         self._pending = []
-        for _, future in failed:
+        for _, future, _ in failed:
             if not future.done():
                 future.set_exception(StoreError(str(error)))
         self._idle.set()
@@ -185,3 +194,17 @@ class Writer:
 
 def _commit(conn: sqlite3.Connection) -> None:
     conn.execute("commit")
+
+
+def _run_isolated(conn: sqlite3.Connection, ops: list[Op], future: asyncio.Future[None]) -> None:
+    """Derived statements inside a savepoint: a failure undoes them alone and fails their future only."""
+    conn.execute("savepoint derived")
+    try:
+        for sql, params in ops:
+            conn.execute(sql, params)
+    except sqlite3.Error as exc:
+        log.warning("a derived write failed and was undone alone: %s", exc)
+        conn.execute("rollback to derived")
+        if not future.done():
+            future.set_exception(StoreError(str(exc)))
+    conn.execute("release derived")

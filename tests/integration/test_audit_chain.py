@@ -263,3 +263,32 @@ def test_verify_journal_refuses_a_file_that_is_not_a_hall(tmp_path: Path) -> Non
     sqlite3.connect(other).execute("create table t (x)").connection.close()
     answer = verify_cli(other)
     assert answer.exit_code == 1 and "not a hall database" in answer.output
+
+
+async def test_a_failed_derived_write_fails_alone_and_the_commands_of_its_batch_commit(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "hall.db"
+    schema.open_db(db_path).conn.close()
+    row = (1.0, "c1", "clerk", "ticket.call", 1, 1, "waiting", "called", "{}")
+    async with Writer(db_path) as writer:
+        # one batch: a command, a derived write that fails half way, another command
+        first = writer.submit_nowait([(INSERT_JOURNAL, row)])
+        derived = writer.submit_nowait(
+            [("create table derived_probe (x)", ()), ("insert into no_such_table values (1)", ())],
+            isolated=True,
+        )
+        second = writer.submit_nowait([(INSERT_JOURNAL, row)])
+        await asyncio.gather(first, second)
+        with pytest.raises(StoreError, match="no_such_table"):
+            await derived
+        await writer.submit([(INSERT_JOURNAL, row)])  # not poisoned: the hall goes on
+    result = verified(db_path)
+    assert result.ok and result.rows == 3
+    conn = sqlite3.connect(db_path)
+    try:  # the derived write was undone as a whole, its first statement too
+        assert conn.execute("select count(*) from sqlite_master where name = 'derived_probe'").fetchone() == (
+            0,
+        )
+    finally:
+        conn.close()
