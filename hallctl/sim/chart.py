@@ -4,6 +4,7 @@ per setup (the base run and each compared one). Chinese labels, in a CJK font wh
 from __future__ import annotations
 
 import functools
+import math
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -47,6 +48,16 @@ def _font(size: int) -> Font:
     return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
 
 
+def _nice_top(value: float) -> float:
+    """The smallest 4 × (1, 2, 2.5 or 5 × 10^k) at or above ``value``: four grid steps of round numbers."""
+    step = value / 4
+    magnitude: float = 10.0 ** math.floor(math.log10(step))
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor * magnitude >= step:
+            return 4 * factor * magnitude
+    return 4 * 10 * magnitude
+
+
 def _panel(
     draw: ImageDraw.ImageDraw,
     top: int,
@@ -60,12 +71,12 @@ def _panel(
     left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
     bottom = top + height
     values = [v for _, points in series for v in points.values()]
-    peak = ceiling if ceiling is not None else max([1.0, *values]) * 1.15
+    peak = ceiling if ceiling is not None else _nice_top(max([1.0, *values]) * 1.1)
     draw.text((left, top - 34), title, fill=(0, 0, 0), font=_font(20))
     for i in range(5):  # horizontal grid with its labels
         y = bottom - height * i / 4
         draw.line([(left, y), (right, y)], fill=(225, 225, 225))
-        draw.text((left - 10, y), f"{peak * i / 4:.0f}{unit}", fill=(90, 90, 90), font=_font(14), anchor="rm")
+        draw.text((left - 10, y), f"{peak * i / 4:g}{unit}", fill=(90, 90, 90), font=_font(14), anchor="rm")
     draw.line([(left, top), (left, bottom), (right, bottom)], fill=(0, 0, 0), width=2)
     step = (right - left) / max(1, len(hours))
     for i, hour in enumerate(hours):
