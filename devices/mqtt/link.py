@@ -90,6 +90,7 @@ class MqttLink:
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self.connects = 0
+        self.drops = 0  # connections lost (a session that had connected and ended)
         self.published = 0
         self.dropped = 0
         self.last_error = ""
@@ -150,6 +151,8 @@ class MqttLink:
                 self.last_error = "; ".join(str(e) for e in lost.exceptions)
                 log.warning("MQTT %s:%d: %s", self.address.host, self.address.port, self.last_error)
             finally:
+                if self.connects > connects:
+                    self.drops += 1  # counted before the event clears, so a watcher never misses one
                 self.connected.clear()
                 self._client = None
             # A session that got connected starts the backoff afresh; repeated failures double it.

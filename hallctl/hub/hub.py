@@ -272,14 +272,24 @@ class DeviceHub:
     async def _watch_broker(self, link: MqttLink) -> None:
         broker = self.health.get("broker")
         assert broker is not None
+        counted = 0  # link.drops already recorded as failures
+
+        def count_drops() -> None:
+            # Every lost connection is one failure, also one lost and back between two looks of this watch.
+            nonlocal counted
+            for _ in range(link.drops - counted):
+                broker.failed(link.last_error or "disconnected")
+            counted = link.drops
+
         while True:
             await link.connected.wait()
             broker.seen()
             while link.connected.is_set():
                 broker.seen()
+                count_drops()
                 await asyncio.sleep(1.0)
             broker.online = False
-            broker.failed(link.last_error or "disconnected")
+            count_drops()
 
     # -- messages in --------------------------------------------------------------------------------
     async def _on_message(self, topic: str, payload: bytes) -> None:

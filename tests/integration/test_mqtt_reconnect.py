@@ -4,6 +4,7 @@ status are there again within the hall's 5 s, even when nothing happened in the 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -56,6 +57,20 @@ async def test_a_restarted_broker_gets_every_retained_state_back_without_any_new
         assert devices["broker"]["connected"] is True and devices["broker"]["connects"] == 2
         broker_health = next(d for d in devices["devices"] if d["id"] == "broker")
         assert broker_health["online"] is True
+
+        # the outage is counted however short it was (a restart often takes well under the 1 s between
+        # two looks of the health watch)
+        async def failures() -> int:
+            answer = await hall.api("GET", "/api/v1/devices", hall.tokens["manager"])
+            return int(next(d for d in answer["devices"] if d["id"] == "broker")["failures"])
+
+        counted = 0
+        for _ in range(30):
+            counted = await failures()
+            if counted:
+                break
+            await asyncio.sleep(0.1)
+        assert counted == 1 and link.drops == 1
         metrics = await hall.api("GET", "/metrics", None)
         assert "hallctl_mqtt_connected 1" in metrics
 
