@@ -69,9 +69,11 @@ async def _serve(
     async with (
         HallService(config, db, always_open=always_open) as service,
         DeviceHub(service, mqtt_url=mqtt, narrate=narrate) as hub,
-        Forecaster(service) if config.forecast.enabled else contextlib.nullcontext() as _forecaster,
+        Forecaster(service) if config.forecast.enabled else contextlib.nullcontext() as forecaster,
     ):
-        runner = web.AppRunner(create_app(service, hub), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            create_app(service, hub, forecaster or None), access_log=None, handle_signals=False
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=2048)
         await site.start()

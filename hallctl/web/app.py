@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hallctl.audit import api as audit_api  # noqa: F401 - GET /api/v1/audit
+from hallctl.forecast.forecaster import Forecaster
 from hallctl.hub.hub import DeviceHub
 from hallctl.service import HallService
 
@@ -26,7 +27,7 @@ from hallctl.web import (  # noqa: F401
 )
 from hallctl.web.access import setup_access
 from hallctl.web.api_advice import setup_advice
-from hallctl.web.endpoints import ENDPOINTS, HUB, SERVICE, error_response, language_of, make_route
+from hallctl.web.endpoints import ENDPOINTS, FORECASTER, HUB, SERVICE, error_response, language_of, make_route
 from hallctl.web.live import setup_live
 
 DISPLAY = Path(__file__).resolve().parents[2] / "display"
@@ -56,11 +57,15 @@ async def json_errors(
         return error_response(exc.status, code, english if en else zh)
 
 
-def create_app(service: HallService, hub: DeviceHub | None = None) -> web.Application:
+def create_app(
+    service: HallService, hub: DeviceHub | None = None, forecaster: Forecaster | None = None
+) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
     app[SERVICE] = service
     if hub is not None:
         app[HUB] = hub
+    if forecaster is not None:
+        app[FORECASTER] = forecaster  # for /metrics: is the wait predictor keeping up?
     for ep in ENDPOINTS:
         app.router.add_route(ep.method, ep.path, make_route(ep))
     # Which address each token is used from and what it was refused (the audit's endpoint rules).

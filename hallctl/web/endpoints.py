@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from hallctl.core.errors import Forbidden, HallError, Invalid
 from hallctl.core.model import Actor, Role
+from hallctl.forecast.forecaster import Forecaster
 from hallctl.hub.hub import DeviceHub
 from hallctl.service import HallService
 from hallctl.web.access import ACCESS
@@ -26,6 +27,7 @@ STAFF = frozenset({Role.CLERK, Role.MANAGER, Role.AUDITOR})
 
 SERVICE: web.AppKey[HallService] = web.AppKey("service", HallService)
 HUB: web.AppKey[DeviceHub] = web.AppKey("hub", DeviceHub)
+FORECASTER: web.AppKey[Forecaster] = web.AppKey("forecaster", Forecaster)
 
 
 class Unauthenticated(HallError):

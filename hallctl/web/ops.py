@@ -14,7 +14,7 @@ from hallctl.audit.api import followup_counts
 from hallctl.core.model import QUEUED
 from hallctl.core.rollup import today_by_matter
 from hallctl.core.stats import wait_seconds
-from hallctl.web.endpoints import HUB, Context, endpoint
+from hallctl.web.endpoints import FORECASTER, HUB, Context, endpoint
 
 # Wait-time histogram buckets in seconds: up to the longest target a hall sets (an hour) and beyond.
 WAIT_BUCKETS = (60, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
@@ -156,6 +156,26 @@ def metrics_text(ctx: Context) -> str:
                 "Announcements dropped while the broker was away.",
                 [({}, hub.link.dropped)],
             )
+    forecaster = ctx.request.app.get(FORECASTER)
+    if forecaster is not None:
+        metric(
+            "hallctl_forecast_predictions_total",
+            "counter",
+            "Wait predictions made since start (each covers every waiting ticket).",
+            [({}, forecaster.predictions)],
+        )
+        metric(
+            "hallctl_forecast_last_seconds",
+            "gauge",
+            "How long the last prediction took, worker and transfer.",
+            [({}, round(forecaster.last_seconds, 4))],
+        )
+        metric(
+            "hallctl_forecast_learned_tickets",
+            "gauge",
+            "Tickets of history the predictor learned at start.",
+            [({}, forecaster.learned)],
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -7,14 +7,17 @@ an estimate at once; the worker learns the hall's history from the file when it 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from hallctl.config import Forecast, HallConfig
 from hallctl.forecast.board import board_of
 from hallctl.forecast.forecaster import Forecaster
+from hallctl.web.app import create_app
 
 from .halltest import MINUTE, FakeClock, Hall, run_hall
 
@@ -140,3 +143,20 @@ async def test_the_worker_learns_the_history_in_the_file(
         async with Forecaster(today.service, SETTINGS) as forecaster:
             await next_prediction(forecaster, 0)
             assert forecaster.learned == 3
+
+
+async def test_metrics_say_whether_the_predictor_keeps_up(one_window: Hall) -> None:
+    hall = one_window
+    async with (
+        Forecaster(hall.service, SETTINGS) as forecaster,
+        TestClient(TestServer(create_app(hall.service, None, forecaster))) as client,
+    ):
+        await next_prediction(forecaster, 0)
+        async with client.get("/metrics") as resp:
+            text = await resp.text()
+    made = re.search(r"^hallctl_forecast_predictions_total (\d+)$", text, re.M)
+    assert made is not None and int(made.group(1)) >= 1
+    assert re.search(r"^hallctl_forecast_last_seconds [0-9.]+$", text, re.M)
+    assert "hallctl_forecast_learned_tickets" in text
+    async with hall.client.get("/metrics") as resp:  # the app without a forecaster says nothing of it
+        assert "hallctl_forecast" not in await resp.text()
