@@ -15,9 +15,9 @@ from hallctl.config import ConfigError, HallConfig, load_config
 from hallctl.core.erlang import ErlangC, erlang_c, windows_needed
 from hallctl.sim.demand import Demand, DemandError, load_profile
 from hallctl.staffing.check import Simulated, check, demand_from_profile
-from hallctl.staffing.demand import SERVED_SQL, hourly_demand, served_from_rows, windows_by_kind
+from hallctl.staffing.demand import HISTORY_SQL, hourly_demand, past_from_rows, windows_by_kind
 from hallctl.staffing.plan import HourAdvice, HourDemand, advise
-from hallctl.staffing.whatif import HISTORY_SQL, learned_demand, past_from_rows
+from hallctl.staffing.whatif import learned_demand
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -107,14 +107,13 @@ def _learned(req: PlanRequest, config: HallConfig) -> tuple[list[HourDemand], De
     span = (first_day.isoformat(), last_day.isoformat())
     db = sqlite3.connect(f"file:{req.db_path}?mode=ro", uri=True)
     try:
-        served = served_from_rows(db.execute(SERVED_SQL, span))
-        past = past_from_rows(db.execute(HISTORY_SQL, span)) if req.check_days else []
+        past = past_from_rows(db.execute(HISTORY_SQL, span))
     except sqlite3.DatabaseError as exc:
         raise click.ClickException(f"{req.db_path}: not a hallctl database ({exc})") from None
     finally:
         db.close()
     weekday = WEEKDAYS.index(req.weekday) if req.weekday else None
-    demand, days = hourly_demand(config, served, weekday=weekday)
+    demand, days = hourly_demand(config, past, weekday=weekday)
     if not demand:
         raise click.ClickException(f"no served tickets between {first_day} and {last_day} to learn from")
     simulated = learned_demand(config, past, weekday=weekday) if req.check_days else None

@@ -15,36 +15,41 @@ from hallctl.staffing.plan import HourDemand
 
 
 @dataclass(frozen=True, slots=True)
-class Served:
-    """One called ticket as the plan needs it."""
+class PastTicket:
+    """One ticket of the history the advice learns from (the plan, the what-if's demand)."""
 
     issued_at: float
     day: str
     matters: tuple[str, ...]
-    window: int
-    window_seconds: float | None  # first call to finish (or to the no-show); None while still open
+    channel: str
+    window: int | None  # the window that last had it; None if never called
+    called: bool
+    no_show: bool
+    window_seconds: float | None  # first call to finish (or to the no-show press); None if not ended
 
 
-#: The called tickets of a span of business days: ``(first_day, last_day)``.
-SERVED_SQL = """
-    select issued_at, day, matters, window, first_called_at, finished_at, no_show_at
+#: The tickets of a span of business days, ``(first_day, last_day)``, voided ones left out.
+HISTORY_SQL = """
+    select issued_at, day, matters, channel, state, window, first_called_at, finished_at, no_show_at
     from tickets
-    where day between ? and ? and window is not null and first_called_at is not null
+    where day between ? and ? and state != 'voided'
 """
 
 
-def served_from_rows(rows: Iterable[Sequence[Any]]) -> list[Served]:
-    """Rows of :data:`SERVED_SQL` as :class:`Served`."""
+def past_from_rows(rows: Iterable[Sequence[Any]]) -> list[PastTicket]:
+    """Rows of :data:`HISTORY_SQL` as :class:`PastTicket`."""
     out = []
-    for issued_at, day, matters, window, called, finished, no_show in rows:
-        end = finished if finished is not None else no_show
-        seconds = max(0.0, end - called) if end is not None else None
-        out.append(Served(issued_at, day, tuple(json.loads(matters)), window, seconds))
+    for issued_at, day, matters, channel, state, window, called, finished, no_show_at in rows:
+        no_show = state == "no_show" or (no_show_at is not None and finished is None)
+        end = finished if finished is not None else no_show_at
+        seconds = max(0.0, end - called) if called is not None and end is not None else None
+        codes = tuple(json.loads(matters))
+        out.append(PastTicket(issued_at, day, codes, channel, window, called is not None, no_show, seconds))
     return out
 
 
 def hourly_demand(
-    config: HallConfig, served: Iterable[Served], *, weekday: int | None = None
+    config: HallConfig, past: Iterable[PastTicket], *, weekday: int | None = None
 ) -> tuple[list[HourDemand], int]:
     """(demand per pool and hour averaged over the days seen, the number of days).
 
@@ -57,7 +62,9 @@ def hourly_demand(
     window_time: dict[str, list[float]] = defaultdict(list)
     targets: dict[tuple[str, int], float] = defaultdict(float)
     days: set[str] = set()
-    for t in served:
+    for t in past:
+        if not t.called or t.window is None:
+            continue
         found = kinds.get(t.window)
         if found is None:
             continue  # a window since removed from the hall

@@ -8,7 +8,6 @@ same seeds), several times, so the difference is the windows and not luck.
 from __future__ import annotations
 
 import copy
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,35 +24,10 @@ from hallctl.sim.plan import DAY, Shift, clock
 from hallctl.sim.results import SERVED, SimResult
 from hallctl.sim.runs import simulate
 from hallctl.sim.setups import add_windows
-
-#: The tickets of a span of business days, as the learned demand needs them: ``(first_day, last_day)``.
-HISTORY_SQL = """
-    select issued_at, day, matters, channel, state, first_called_at, finished_at, no_show_at
-    from tickets
-    where day between ? and ? and state != 'voided'
-"""
+from hallctl.staffing.demand import PastTicket
 
 
-@dataclass(frozen=True, slots=True)
-class Past:
-    issued_at: float
-    day: str
-    matters: tuple[str, ...]
-    channel: str
-    no_show: bool
-    window_seconds: float | None  # first call to finish, for a served ticket
-
-
-def past_from_rows(rows: Iterable[Sequence[Any]]) -> list[Past]:
-    out = []
-    for issued_at, day, matters, channel, state, called, finished, no_show_at in rows:
-        seconds = finished - called if called is not None and finished is not None else None
-        no_show = state == "no_show" or (no_show_at is not None and finished is None)
-        out.append(Past(issued_at, day, tuple(json.loads(matters)), channel, no_show, seconds))
-    return out
-
-
-def learned_demand(config: HallConfig, past: Iterable[Past], *, weekday: int | None) -> Demand | None:
+def learned_demand(config: HallConfig, past: Iterable[PastTicket], *, weekday: int | None) -> Demand | None:
     """An arrival profile learned from the past tickets (``weekday`` only, when given); None without any.
 
     Streams are (matters, channel) with their mean arrivals per clock hour; a single matter's service time
@@ -75,7 +49,7 @@ def learned_demand(config: HallConfig, past: Iterable[Past], *, weekday: int | N
         counts[(p.matters, p.channel)][local_time(p.issued_at, zone).hour] += 1
         if p.no_show:
             no_shows += 1
-        if p.window_seconds is not None:
+        elif p.window_seconds is not None:  # served and finished
             called += 1
             if len(p.matters) == 1:
                 service[p.matters[0]].append(p.window_seconds)

@@ -19,9 +19,9 @@ from hallctl.core.model import AT_WINDOW, QUEUED, Role, WindowState
 from hallctl.core.state import HallState
 from hallctl.sim.demand import Demand
 from hallctl.sim.plan import clock
-from hallctl.staffing.demand import SERVED_SQL, hourly_demand, served_from_rows
+from hallctl.staffing.demand import HISTORY_SQL, hourly_demand, past_from_rows
 from hallctl.staffing.plan import advise
-from hallctl.staffing.whatif import HISTORY_SQL, WhatIf, learned_demand, past_from_rows, what_if
+from hallctl.staffing.whatif import WhatIf, learned_demand, what_if
 from hallctl.web.endpoints import Context, endpoint
 
 READ_ADVICE = frozenset({Role.MANAGER, Role.AUDITOR})
@@ -61,12 +61,12 @@ async def staffing_advice(ctx: Context) -> dict[str, Any]:
     first, last = today - dt.timedelta(days=LEARN_DAYS), today - dt.timedelta(days=1)
     span = (first.isoformat(), last.isoformat())
     # Four weeks of a busy hall are tens of thousands of rows: read on the stats thread, not the loop.
-    served = await ctx.service.stats.run(lambda conn: served_from_rows(conn.execute(SERVED_SQL, span)))
+    past = await ctx.service.stats.run(lambda conn: past_from_rows(conn.execute(HISTORY_SQL, span)))
     # The same weekday first (Mondays are busier than Thursdays); every day when that finds nothing.
-    demand, days = hourly_demand(state.config, served, weekday=today.weekday())
+    demand, days = hourly_demand(state.config, past, weekday=today.weekday())
     basis = "weekday"
     if not days:
-        demand, days = hourly_demand(state.config, served)
+        demand, days = hourly_demand(state.config, past)
         basis = "all_days"
     open_now: Counter[str] = Counter(w.kind for w in state.windows.values() if w.state is WindowState.OPEN)
     plan = advise(demand, service_level=level, staffed=dict(open_now))

@@ -9,18 +9,23 @@ from hallctl.config import HallConfig
 from hallctl.core import counter
 from hallctl.core.state import HallState
 from hallctl.sim.demand import parse_profile
-from hallctl.staffing.whatif import Past, WhatIf, learned_demand, what_if
+from hallctl.staffing.demand import PastTicket
+from hallctl.staffing.whatif import WhatIf, learned_demand, what_if
 
 
 def test_demand_is_learned_per_stream_and_hour_from_the_same_weekday(example_config: HallConfig) -> None:
     monday, tuesday = at("2026-02-23 09:10"), at("2026-02-24 09:10")
     past = [
-        Past(monday, "2026-02-23", ("CBDJ",), "normal", False, 300.0),
-        Past(monday + 60, "2026-02-23", ("CBDJ",), "normal", False, 500.0),
-        Past(monday + 3600, "2026-02-23", ("CBDJ",), "normal", True, None),  # 10:10, a no-show
-        Past(at("2026-02-16 09:30"), "2026-02-16", ("CBDJ",), "normal", False, 400.0),  # another Monday
-        Past(tuesday, "2026-02-24", ("SBKBH",), "normal", False, 100.0),  # a Tuesday: left out
-        Past(monday, "2026-02-23", ("NOPE",), "normal", False, 100.0),  # a matter the hall no longer has
+        PastTicket(monday, "2026-02-23", ("CBDJ",), "normal", 1, True, False, 300.0),
+        PastTicket(monday + 60, "2026-02-23", ("CBDJ",), "normal", 1, True, False, 500.0),
+        PastTicket(monday + 3600, "2026-02-23", ("CBDJ",), "normal", 1, True, True, None),  # 10:10, a no-show
+        PastTicket(
+            at("2026-02-16 09:30"), "2026-02-16", ("CBDJ",), "normal", 1, True, False, 400.0
+        ),  # a Monday
+        PastTicket(tuesday, "2026-02-24", ("SBKBH",), "normal", 1, True, False, 100.0),  # a Tuesday: left out
+        PastTicket(
+            monday, "2026-02-23", ("NOPE",), "normal", 1, True, False, 100.0
+        ),  # a matter the hall no longer has
     ]
     demand = learned_demand(example_config, past, weekday=0)
     assert demand is not None
