@@ -9,6 +9,7 @@ import logging
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,15 @@ def serve(
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def demo(config_path: Path, directory: Path, host: str, port: int) -> None:
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Seed a new database with four simulated weeks (docs/simulator.md); an existing one is kept as is.",
+)
+def demo(config_path: Path, directory: Path, host: str, port: int, history: bool) -> None:
     """A demo hall on embedded defaults: the example config, a SQLite file, fresh tokens printed."""
+    from hallctl.sim.seed import SeedError, say_on_stderr, seed_demo_history
     from hallctl.store.schema import open_db
     from hallctl.store.tokens import create_token
 
@@ -167,7 +175,13 @@ def demo(config_path: Path, directory: Path, host: str, port: int) -> None:
     config = _config(config_path)
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "hall.db"
+    new = not db.exists()
     conn = open_db(db).conn
+    if new and history:
+        try:
+            seed_demo_history(conn, config, time.time(), say=say_on_stderr)
+        except SeedError as exc:  # the demo still runs, on an empty past
+            click.echo(f"demo history not seeded: {exc}", err=True)
     made = {
         "kiosk": create_token(conn, "kiosk", name="1号取号机"),  # prints on the simulated printer-1
         "manager": create_token(conn, "manager", name="demo manager"),

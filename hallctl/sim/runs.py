@@ -14,7 +14,7 @@ from hallctl.core.calendar import business_day
 from hallctl.core.state import HallState
 from hallctl.sim.demand import Demand
 from hallctl.sim.engine import BOUNDARY, MIDNIGHT, Run
-from hallctl.sim.plan import DEFAULT_START_DATE, WindowPlan, check_plan, open_days
+from hallctl.sim.plan import DEFAULT_START_DATE, SimDay, WindowPlan, check_plan, open_days
 from hallctl.sim.results import SimResult
 
 
@@ -73,13 +73,7 @@ def simulate(
         run.push(now, BOUNDARY, midnight)
         run.run()
     else:
-        for index, day in enumerate(sim_days):
-            if index:
-                run.push(day.midnight, MIDNIGHT)
-            run.schedule_day(day)
-            run.run(until=day.hour_starts[-1] if index + 1 < len(sim_days) else math.inf)
-            if progress is not None:
-                progress(index + 1, len(sim_days))
+        drive_days(run, sim_days, progress)
     for w, at in list(run.login_at.items()):  # windows still staffed at the end of a live day
         run.windows[w].staffed.append((at, max(at, _last_event(run, w, at))))
     return SimResult(
@@ -93,6 +87,18 @@ def simulate(
         windows=run.windows,
         refused=run.refused,
     )
+
+
+def drive_days(run: Run, sim_days: list[SimDay], progress: Callable[[int, int], None] | None = None) -> None:
+    """Run a fresh hall day after day: each midnight rolls the day; the last day runs until everyone
+    still holding a ticket has been served."""
+    for index, day in enumerate(sim_days):
+        if index:
+            run.push(day.midnight, MIDNIGHT)
+        run.schedule_day(day)
+        run.run(until=day.hour_starts[-1] if index + 1 < len(sim_days) else math.inf)
+        if progress is not None:
+            progress(index + 1, len(sim_days))
 
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
