@@ -39,9 +39,9 @@ def ahead_and_eta(state: HallState, ticket: Ticket) -> tuple[int, int]:
     ahead, work = ahead_and_work(state, ticket)
     if ticket.state not in QUEUED:
         return 0, 0
-    pool = state.pool(bucket_key(ticket))
-    open_windows = sum(1 for w in pool if state.windows[w].state is WindowState.OPEN) or max(1, len(pool))
-    return ahead, math.ceil(work / open_windows)
+    # Over the windows that can call now (open, a clerk logged in): dividing by every open window promised
+    # a wait several times too short in the morning, when the hall is open but few clerks have sat down.
+    return ahead, math.ceil(work / serving_windows(state, state.pool(bucket_key(ticket))))
 
 
 # -- the simple predictors (issue 5): what the forward simulation is measured against ------------------
