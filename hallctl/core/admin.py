@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from hallctl.config import Profile
 from hallctl.core import routing
-from hallctl.core.counter import assign_call, ensure_ready_to_call, journal_window, note_window
 from hallctl.core.errors import Conflict, Invalid, wrong_state
 from hallctl.core.model import QUEUED, Actor, Change, WindowState
 from hallctl.core.state import HallState
+from hallctl.core.window_steps import (
+    assign_call,
+    ensure_ready_to_call,
+    ensure_serves,
+    journal_window,
+    note_window,
+    require_known_matters,
+)
 
 
 def open_window(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
@@ -69,14 +76,7 @@ def set_profile(
             )
         profile = state.config.profiles[name]
     assert profile is not None
-    for code in profile.matters:
-        if code != "*":
-            try:
-                state.config.matter(code)
-            except KeyError:
-                raise Invalid(
-                    "unknown_matter", f"事项 {code} 不存在", f"unknown matter {code!r}", field="matters"
-                ) from None
+    require_known_matters(state, (code for code in profile.matters if code != "*"))
     change = state.begin(now)
     before = window.profile_name
     window.profile = profile
@@ -123,13 +123,7 @@ def call_ticket(
     ensure_ready_to_call(window)
     if ticket.state not in QUEUED:
         raise wrong_state("call", ticket.number, ticket.state.value, "waiting or transferred")
-    if not routing.serves_matters(window.profile, ticket.matters):
-        raise Conflict(
-            "window_cannot_serve",
-            f"{window.id}号窗口不办理该事项",
-            f"window {window.id} does not serve those matters",
-            window=window.id,
-        )
+    ensure_serves(window, ticket.matters)
     change = state.begin(now)
     assign_call(state, change, actor, now, window, ticket, "ticket.call_out_of_order", reason=reason.strip())
     change.result = ticket

@@ -3,8 +3,6 @@ resume (回呼) and pause. Each function checks first and changes after, so a re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from hallctl.core import routing
 from hallctl.core.errors import Conflict, Invalid, wrong_state
 from hallctl.core.model import (
@@ -21,37 +19,16 @@ from hallctl.core.model import (
 )
 from hallctl.core.ratings import arm_after_finish
 from hallctl.core.state import HallState
+from hallctl.core.window_steps import (
+    assign_call,
+    ensure_ready_to_call,
+    ensure_serves,
+    journal_window,
+    note_window,
+    require_known_matters,
+)
 
 OUTCOMES = ("completed", "rejected", "incomplete")  # 办结 / 不予受理 / 材料不全（补正）
-
-
-def note_window(change: Change, now: float, window: WindowStatus, action: str) -> None:
-    change.touch(window)
-    change.events.append(Event("window.changed", now, window=window.snapshot(), detail={"action": action}))
-
-
-def journal_window(
-    change: Change,
-    actor: Actor,
-    now: float,
-    window: WindowStatus,
-    action: str,
-    before: str | None,
-    after: str | None,
-    **detail: object,
-) -> None:
-    change.journal.append(
-        JournalEntry(
-            now,
-            actor.label,
-            actor.role.value,
-            action,
-            window=window.id,
-            before=before,
-            after=after,
-            detail=dict(detail),
-        )
-    )
 
 
 def _current(state: HallState, window: WindowStatus, action: str, allowed: frozenset[TicketState]) -> Ticket:
@@ -67,28 +44,6 @@ def _current(state: HallState, window: WindowStatus, action: str, allowed: froze
     if ticket.state not in allowed:
         raise wrong_state(action, ticket.number, ticket.state.value, " or ".join(sorted(allowed)))
     return ticket
-
-
-def ensure_ready_to_call(window: WindowStatus) -> None:
-    if window.state is WindowState.CLOSED:
-        raise Conflict(
-            "window_closed", f"{window.id}号窗口已关闭", f"window {window.id} is closed", window=window.id
-        )
-    if window.state is WindowState.PAUSED:
-        raise Conflict(
-            "window_paused",
-            f"{window.id}号窗口暂停服务中，请先恢复",
-            f"window {window.id} is paused; unpause first",
-            window=window.id,
-        )
-    if window.current is not None:
-        raise Conflict(
-            "window_busy",
-            f"{window.id}号窗口还有未处理完的号票",
-            f"window {window.id} still has a ticket; finish, transfer, suspend or no-show it first",
-            window=window.id,
-            ticket=window.current,
-        )
 
 
 def login(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
@@ -142,53 +97,6 @@ def logout(state: HallState, now: float, actor: Actor, window_id: int) -> Change
     note_window(change, now, window, "logout")
     change.result = window
     return change
-
-
-def count_passed_over(passed_over: Iterable[Ticket], forced: set[int], bound: int) -> None:
-    """Each older ticket a call goes ahead of counts one more bypass; at the bound it is forced next.
-
-    Shared with the wait predictor's simulation (core/forward.py), which must age tickets the same way."""
-    for older in passed_over:
-        older.bypassed += 1
-        if older.bypassed >= bound:
-            forced.add(older.id)
-
-
-def assign_call(
-    state: HallState,
-    change: Change,
-    actor: Actor,
-    now: float,
-    window: WindowStatus,
-    ticket: Ticket,
-    action: str,
-    passed_over: tuple[Ticket, ...] = (),
-    **detail: object,
-) -> None:
-    count_passed_over(passed_over, state.forced, state.config.rules.starvation_bound)
-    for older in passed_over:
-        change.touch(older)
-    ticket.window = window.id
-    ticket.target_window = None
-    ticket.clerk = window.clerk
-    ticket.called_at = now
-    ticket.recalls = 0
-    if ticket.first_called_at is None:
-        ticket.first_called_at = now
-    window.current = ticket.id
-    change.touch(window)
-    state.set_state(
-        change,
-        actor,
-        now,
-        ticket,
-        TicketState.CALLED,
-        action,
-        window.id,
-        event="ticket.called",
-        shown_at=window,
-        **detail,
-    )
 
 
 def call_next(state: HallState, now: float, actor: Actor, window_id: int) -> Change:
@@ -342,26 +250,14 @@ def transfer(
         raise Invalid(
             "bad_matters", "转办事项有误", "matters must be a non-empty list without repeats", field="matters"
         )
-    for code in new_matters:
-        try:
-            state.config.matter(code)
-        except KeyError:
-            raise Invalid(
-                "unknown_matter", f"事项 {code} 不存在", f"unknown matter {code!r}", field="matters"
-            ) from None
+    require_known_matters(state, new_matters)
     if to_window is not None:
         target = state.window(to_window)
         if target.id == window.id:
             raise Invalid(
                 "transfer_to_self", "不能转给本窗口", "cannot transfer to the same window", field="window"
             )
-        if not routing.serves_matters(target.profile, new_matters):
-            raise Conflict(
-                "window_cannot_serve",
-                f"{target.id}号窗口不办理该事项",
-                f"window {target.id} does not serve those matters",
-                window=target.id,
-            )
+        ensure_serves(target, new_matters)
     elif not state.servable(tuple(new_matters), ticket.channel):
         raise Conflict("no_window_serves", "没有窗口可以办理转办后的事项", "no window serves those matters")
     change = state.begin(now)
@@ -437,22 +333,8 @@ def resume(
                 f"ticket {ticket.number} is suspended at window {ticket.window}",
             )
     change = state.begin(now)
-    window.current = ticket.id
-    ticket.called_at = now
-    ticket.recalls = 0
-    ticket.clerk = window.clerk
-    change.touch(window)
-    state.set_state(
-        change,
-        actor,
-        now,
-        ticket,
-        TicketState.CALLED,
-        "ticket.resume",
-        window.id,
-        event="ticket.called",
-        shown_at=window,
-    )
+    # A call like any other (the event is ``ticket.called``), journaled as a resume; nothing is passed over.
+    assign_call(state, change, actor, now, window, ticket, "ticket.resume")
     change.result = ticket
     return change
 

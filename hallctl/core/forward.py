@@ -2,9 +2,10 @@
 
 The windows that serve now (open, a clerk logged in, not paused) take tickets with the real
 ``routing.choose_next`` on a private copy of the queues; passed-over tickets age toward the starvation
-bound through the counter's own ``count_passed_over``. A busy window frees after the rest of its current
-service; a free one calls at once. Service times come from a :class:`Draws` (one sampled run) or, with
-none, from the fitted means (the deterministic fallback). Nothing of the hall passed in is changed.
+bound through the counter's own ``window_steps.count_passed_over``. A busy window frees after the rest
+of its current service; a free one calls at once. Service times come from a :class:`Draws` (one sampled
+run) or, with none, from the fitted means (the deterministic fallback). Nothing of the hall passed in is
+changed.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from datetime import datetime
 from statistics import NormalDist
 from zoneinfo import ZoneInfo
 
-from hallctl.core.counter import count_passed_over
 from hallctl.core.model import AT_WINDOW, QUEUED, Ticket, WindowState, WindowStatus
 from hallctl.core.queues import Queues
 from hallctl.core.routing import choose_next
 from hallctl.core.servicetimes import LogNormal, Matters, WaitModel, window_started
 from hallctl.core.state import HallState
+from hallctl.core.window_steps import count_passed_over
 
 # How far ahead a run looks. A ticket not called within it is reported at the horizon or by the simple
 # estimate, whichever is longer (a queue that long is a day's work: the hall will close first).

@@ -17,7 +17,8 @@ import pytest
 
 from hallctl.config import HallConfig
 from hallctl.core.model import Event
-from hallctl.web.live import LIVE, STREAM_QUEUE, Stream, _write_loop
+from hallctl.web.live import LIVE, _write_loop
+from hallctl.web.live_stream import STREAM_QUEUE, Stream
 
 from .halltest import MINUTE, FakeClock, Hall, run_hall
 
