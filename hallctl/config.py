@@ -339,4 +339,8 @@ def load_config(path: Path | str) -> HallConfig:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    forecast = data.get("forecast")
+    if isinstance(forecast, dict) and isinstance(forecast.get("history_file"), str):
+        # A file named in the config is found beside the config, wherever the daemon was started from.
+        forecast["history_file"] = str(path.parent / forecast["history_file"])
     return parse_config(data, str(path))

@@ -40,3 +40,15 @@ def test_a_missing_or_broken_history_file_is_named(tmp_path: Path) -> None:
     config = config_with(forecast={"history_file": str(broken)})
     with pytest.raises(HistoryError, match=r"broken\.csv"):
         learn_imported(WaitModel.from_config(config), config, broken)
+
+
+def test_a_relative_history_file_is_found_beside_the_config(tmp_path: Path) -> None:
+    from hallctl.config import load_config
+
+    hall_dir = tmp_path / "hall"
+    hall_dir.mkdir()
+    _history(hall_dir / "old.csv", minutes=10, rows=3)
+    text = (Path(__file__).resolve().parents[2] / "config" / "hall.example.toml").read_text(encoding="utf-8")
+    config_file = hall_dir / "hall.toml"
+    config_file.write_text(text + '\n[forecast]\nhistory_file = "old.csv"\n', encoding="utf-8")
+    assert load_config(config_file).forecast.history_file == hall_dir / "old.csv"
