@@ -21,6 +21,7 @@ import {
   takeToken,
   timeOf,
 } from "/static/common.js";
+import { transferPicker } from "/static/clerk_transfer.js";
 
 defineStrings({
   zh: {
@@ -170,6 +171,7 @@ const view = {
 };
 let token = null;
 let busy = false;
+let openPicker = null; // the transfer dialog's picker while it is open: windows changing re-mark it
 
 const message = (text, kind = "ok") => say(document.getElementById("message"), text, kind);
 
@@ -488,39 +490,26 @@ function reasonDialog(title, text) {
 }
 
 function transferDialog(number) {
-  const current = new Set(view.desk.ticket ? view.desk.ticket.matters : []);
-  const boxes = view.matters.map((m) => {
-    const box = el("input", { type: "checkbox", value: m.code });
-    return { box, node: el("label", {}, box, `${m.name}（${m.code}）`), current: current.has(m.code) };
+  const confirmWhen = { button: null };
+  const picker = transferPicker({
+    matters: view.matters,
+    windows: view.windows,
+    ticket: view.desk.ticket,
+    ownWindow: view.desk.window.id,
+    onValidity: (ok) => {
+      if (confirmWhen.button) confirmWhen.button.disabled = !ok;
+    },
   });
-  const select = el(
-    "select",
-    { "aria-label": t("transfer_window") },
-    el("option", { value: "" }, t("any_window")),
-    view.windows
-      .filter((w) => w.id !== view.desk.window.id)
-      .map((w) => el("option", { value: String(w.id) }, windowName(w))),
-  );
-  const reason = el("input", { type: "text", maxlength: "500", "aria-label": t("reason") });
-  const extra = el(
-    "div",
-    {},
-    el(
-      "fieldset",
-      {},
-      el("legend", {}, t("transfer_matters")),
-      boxes.map((b) => b.node),
-    ),
-    el("label", {}, t("transfer_window"), select),
-    el("label", {}, t("reason"), reason),
-  );
-  return confirmDialog(t("transfer_title", { number }), t("transfer_text"), { extra }).then((ok) => {
-    if (!ok) return null;
-    const matters = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
-    const payload = { reason: reason.value.trim() };
-    if (matters.length) payload.matters = matters;
-    if (select.value) payload.window = Number(select.value);
-    return payload;
+  openPicker = picker;
+  const answer = confirmDialog(t("transfer_title", { number }), t("transfer_text"), { extra: picker.node });
+  const dialog = picker.node.closest("dialog");
+  dialog.classList.add("transfer");
+  confirmWhen.button = dialog.querySelector(".dialog-buttons button.primary");
+  picker.update(view.windows); // sets the confirm button by the choice as it stands
+  picker.focus();
+  return answer.then((ok) => {
+    openPicker = null;
+    return ok ? picker.payload() : null;
   });
 }
 
@@ -573,6 +562,7 @@ async function start() {
         view.clerk = data.clerk;
         view.desk = data.desk;
         view.windows = data.windows;
+        if (openPicker) openPicker.update(view.windows);
         document.title = `${t("title")} · ${data.hall.name}`;
         render();
       },
@@ -583,6 +573,7 @@ async function start() {
       window(w) {
         view.windows = view.windows.map((x) => (x.id === w.id ? w : x));
         if (view.desk && view.desk.window && view.desk.window.id === w.id) view.desk.window = w;
+        if (openPicker) openPicker.update(view.windows);
         render();
       },
       waiting(data) {

@@ -236,8 +236,7 @@ function showMaterials(matter) {
       take,
     ),
   );
-  clear(
-    screen(),
+  const info = [
     channelBadge(),
     el("h2", {}, matterName(matter)),
     el("p", { class: "lead" }, t("materials")),
@@ -248,8 +247,23 @@ function showMaterials(matter) {
           matter.materials.map((item) => el("li", {}, item)),
         )
       : el("p", { class: "lead" }, t("no_materials")),
-    entry ? entry.node : null,
-    nav(backButton(() => showMatters(flow.group)), take),
+  ];
+  const buttons = nav(backButton(() => showMatters(flow.group)), take);
+  if (!entry) {
+    clear(screen(), info, buttons);
+    return;
+  }
+  // The materials stay in sight while the code is typed (the citizen checks the folder against them):
+  // side by side in landscape, stacked in portrait, never scrolled away (kiosk.css, .code-layout).
+  clear(
+    screen(),
+    el(
+      "div",
+      { class: "code-layout" },
+      el("div", { class: "code-layout-info" }, info),
+      entry.node,
+      buttons,
+    ),
   );
 }
 
@@ -262,7 +276,16 @@ function showAppointment() {
   take.addEventListener("click", () =>
     issue({ channel: "appointment", appointment_code: entry.value() }, take),
   );
-  clear(screen(), channelBadge(), el("h2", {}, t("appointment_sub")), entry.node, nav(backButton(showHome), take));
+  clear(
+    screen(),
+    el(
+      "div",
+      { class: "code-layout" },
+      el("div", { class: "code-layout-info" }, channelBadge(), el("h2", {}, t("appointment_sub"))),
+      entry.node,
+      nav(backButton(showHome), take),
+    ),
+  );
 }
 
 /** A code field with an on-screen keypad (a kiosk has no keyboard). */

@@ -10,9 +10,12 @@ every page go to test-artifacts/pages/ (git-ignored).
 from __future__ import annotations
 
 import datetime
+import itertools
+import json
 import re
 import shutil
 import time
+import urllib.request
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,9 @@ from typing import Any
 
 import pytest
 
+from hallctl.config import Channel, load_config
+from hallctl.core import routing
+from hallctl.core.model import Ticket, WindowStatus
 from hallctl.store.schema import open_db
 from hallctl.store.tokens import create_token
 
@@ -227,6 +233,70 @@ def test_a_large_enterprise_takes_its_number_with_the_credit_code_on_the_kiosk_k
     assert kiosk.locator("#ticket-number").inner_text() == "Q0001"
 
 
+# Where an element is on screen: [left, top, right, bottom] of its border box, in CSS pixels.
+BOX = "(node) => { const r = node.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "lang"),
+    [(1366, 768, "zh"), (1366, 768, "en"), (1280, 1024, "zh"), (1920, 1080, "zh"), (1080, 1920, "zh")],
+    ids=["1366x768", "1366x768-english", "1280x1024", "1920x1080", "1080x1920"],
+)
+def test_the_materials_stay_in_sight_beside_the_credit_code_keypad(
+    hall: Hall, width: int, height: int, lang: str
+) -> None:
+    # 医疗费用报销 has the longest checklist (five items); a large enterprise may take any matter.
+    kiosk = hall.page(f"/kiosk?token={hall.tokens.kiosk}&lang={lang}", width=width, height=height)
+    taps = {
+        "zh": ("大企业专窗", "失业医疗", "医疗费用报销"),
+        "en": ("Large enterprise", "失业医疗", "Medical"),
+    }
+    for name in taps[lang]:
+        kiosk.get_by_role("button", name=re.compile(name)).first.click()
+    keypad = kiosk.locator(".keypad")
+    for character in credit_code(7)[:9]:  # half the code typed: the citizen is mid-way
+        keypad.get_by_role("button", name=character, exact=True).click()
+    parts = {
+        "materials": kiosk.locator(".materials-list"),
+        "last material": kiosk.locator(".materials-list li").last,
+        "code field": kiosk.locator(".code-entry input"),
+        "keypad": keypad,
+        "confirm": kiosk.get_by_role("button", name="确认取号" if lang == "zh" else "Take a number"),
+    }
+    screenshot(kiosk, f"kiosk-credit-code-{width}x{height}-{lang}")
+    boxes = {name: part.evaluate(BOX) for name, part in parts.items()}
+    for name, (left, top, right, bottom) in boxes.items():
+        assert left >= 0 and top >= 0 and right <= width and bottom <= height, (name, boxes[name])
+    # Nothing scrolled out of view, nothing laid over something else.
+    scrolled = kiosk.evaluate(
+        """() => { const s = document.getElementById('screen');
+                   return [s.scrollTop, s.scrollHeight - s.clientHeight,
+                           document.documentElement.scrollHeight - innerHeight]; }"""
+    )
+    assert scrolled[0] == 0 and scrolled[1] <= 1 and scrolled[2] <= 0, scrolled
+    # Each item of the checklist is really seen: what lies at its middle is the item itself (not clipped by a
+    # scrolling column, not under the keypad or the buttons).
+    hidden_items = kiosk.evaluate(
+        """() => [...document.querySelectorAll('.materials-list li')].filter((li) => {
+                const r = li.getBoundingClientRect();
+                const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                return !(hit && li.contains(hit));
+            }).map((li) => li.textContent)"""
+    )
+    assert hidden_items == [], hidden_items
+    materials_right, materials_bottom = boxes["materials"][2:]
+    keypad_left, keypad_top = boxes["keypad"][:2]
+    assert materials_right <= keypad_left or materials_bottom <= keypad_top, boxes  # beside it, or above it
+    assert kiosk.locator(".materials-list li").count() == 5
+    assert kiosk.locator(".code-entry input").input_value() == credit_code(7)[:9]
+    # Still a thumb's target, and legible at arm's length.
+    smallest_key = keypad.evaluate(
+        "(pad) => Math.min(...[...pad.querySelectorAll('button')].map((b) => b.offsetHeight))"
+    )
+    assert smallest_key >= 56, smallest_key
+    assert float(parts["materials"].evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 28
+
+
 def test_the_kiosk_says_plainly_when_the_printer_failed_and_the_ticket_was_voided(
     hall_db: Path, tmp_path: Path, browser: Any
 ) -> None:
@@ -351,6 +421,143 @@ def test_clerk_errors_are_said_in_words(hall: Hall) -> None:
     assert "6号窗口" in said and "{" not in said and "window_cannot_serve" not in said, said
     screenshot(clerk, "clerk-error")
     hall.errors.clear()  # the 409 is logged by the browser as a failed resource
+
+
+def as_manager(hall: Hall, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """What the dashboard does, straight over HTTP: close or open a window, change a profile."""
+    request = urllib.request.Request(
+        hall.url + path,
+        method=method,
+        data=json.dumps(body or {}).encode(),
+        headers={"Authorization": f"Bearer {hall.tokens.manager}", "Content-Type": "application/json"},
+    )
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
+    with direct.open(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def test_the_transfer_dialog_groups_filters_and_marks_matters_no_open_window_serves(hall: Hall) -> None:
+    # Late afternoon: integrated windows 1–5 are closed and the green window 8 only does social security
+    # cards. A citizen with a question (业务咨询) turns out to need something else.
+    for window in (1, 2, 3, 4, 5):
+        as_manager(hall, "POST", f"/api/v1/windows/{window}/close")
+    cards_only = {"matters": ["SBKBH", "SBKXX"], "channels": ["normal", "green"]}
+    as_manager(hall, "PUT", "/api/v1/windows/8/profile", {"profile": cards_only})
+    kiosk = hall.page(f"/kiosk?token={hall.tokens.kiosk}")
+    take_ticket_at_the_kiosk(kiosk, "业务咨询", "业务咨询")
+    clerk = hall.page(f"/clerk?token={hall.tokens.clerk['c6']}", width=1366, height=768)
+    clerk.get_by_role("button", name="登录此窗口：6号咨询窗口").click()
+    clerk.wait_for_function("document.getElementById('waiting').textContent === '1'")
+    clerk.locator("button[data-action='call-next']:enabled").wait_for()  # the login's answer is in
+    clerk.keyboard.press("F1")
+    clerk.locator("#current-number", has_text="Z0001").wait_for()
+    clerk.keyboard.press("F7")
+    dialog = clerk.locator("dialog[open]")
+
+    def row(code: str) -> Any:
+        return dialog.locator(f".transfer-matter[data-code='{code}']")
+
+    def shown() -> list[str]:
+        return list(
+            dialog.locator(".transfer-matter:visible").evaluate_all("(rs) => rs.map((r) => r.dataset.code)")
+        )
+
+    # Grouped as the hall groups its matters, in the hall's order.
+    headings = dialog.locator(".transfer-group h3").all_inner_texts()
+    assert headings == ["参保缴费", "社保卡", "养老保险", "失业医疗", "证明查询", "业务咨询"]
+    # Only closed windows do 参保登记: marked, with the reason, and it cannot be ticked.
+    assert row("CBDJ").get_attribute("data-reach") == "closed"
+    assert "不可转：办理窗口均已关闭" in row("CBDJ").inner_text()
+    assert row("CBDJ").locator("input").is_disabled()
+    assert row("SBKBH").locator("input").is_enabled() and "不可转" not in row("SBKBH").inner_text()
+    assert "当前事项" in row("ZX").inner_text() and row("ZX").locator("input").is_enabled()
+    assert dialog.locator(".transfer-matter.unavailable").count() == 10  # 12 business matters, less the cards
+    assert clerk.evaluate(UNNAMED_BUTTONS) == []
+    assert clerk.evaluate(LOW_CONTRAST, 4.5) == []  # the reasons are legible, not greyed away
+    screenshot(clerk, "clerk-transfer-dialog")
+
+    # The filter: by name, by pinyin initials, by code; nothing found is said.
+    search = dialog.get_by_label("筛选事项")
+    assert search.evaluate("(node) => node === document.activeElement")  # type at once after F7
+    search.fill("社保")
+    assert shown() == ["SBKBH", "SBKXX"]
+    assert dialog.locator(".transfer-group:visible h3").all_inner_texts() == ["社保卡"]
+    search.fill("ylbx")  # 养老保险关系转移
+    assert shown() == ["YLZY"]
+    search.fill("cbzm")
+    assert shown() == ["CBZM"]
+    search.fill("退休待遇ZZZ")
+    assert shown() == [] and dialog.get_by_text("没有匹配的事项").is_visible()
+    screenshot(clerk, "clerk-transfer-dialog-no-match")
+    search.fill("")
+
+    # Window 1 opens while the dialog is open: its matters become available there and then.
+    as_manager(hall, "POST", "/api/v1/windows/1/open")
+    row("CBDJ").locator("input:enabled").wait_for()
+    assert row("CBDJ").get_attribute("data-reach") == "open"
+    assert dialog.locator(".transfer-matter.unavailable").count() == 0
+
+    # Cards with a question: no one open window does both, so it cannot be sent.
+    confirm = dialog.get_by_role("button", name="确定")
+    row("SBKBH").locator("input").check()
+    row("ZX").locator("input").check()
+    assert "没有一个开放的窗口能同时办理所选事项" in dialog.locator(".transfer-warning").inner_text()
+    assert confirm.is_disabled()
+    screenshot(clerk, "clerk-transfer-dialog-bundle")
+    row("ZX").locator("input").uncheck()
+    search.fill("cbdj")
+    search.press("Enter")  # the one matter left by the filter is ticked
+    assert dialog.locator(".transfer-chosen").inner_text() == "已选：参保登记、社保卡补换"
+    assert confirm.is_enabled() and dialog.locator(".transfer-warning").is_hidden()
+    with clerk.expect_request(lambda request: request.url.endswith("/api/v1/windows/6/transfer")) as sent:
+        confirm.click()
+    assert sent.value.post_data_json == {"reason": "", "matters": ["CBDJ", "SBKBH"]}
+    clerk.get_by_text("当前没有号票").wait_for()
+
+
+def test_the_transfer_dialog_judges_windows_as_the_routing_core_does(hall: Hall) -> None:
+    """The page's mirror of the routing rules (clerk_transfer.js) agrees with hallctl/core/routing.py on
+    whether a window would ever take a ticket: every window of the example hall, every channel, every
+    matter and pair of matters, sent to no window or to each window."""
+    config = load_config(EXAMPLE_CONFIG)
+    statuses = [
+        WindowStatus(w.id, w.kind, w.name, w.zone, w.profile, config.profiles[w.profile])
+        for w in sorted(config.windows, key=lambda w: w.id)  # as GET /api/v1/windows lists them
+    ]
+    consultation = routing.consultation_matters(statuses)
+    codes = [m.code for m in config.matters]
+    bundles = [[code] for code in codes] + [list(pair) for pair in itertools.combinations(codes, 2)]
+    channels: list[Channel] = ["normal", "enterprise", "green", "appointment"]
+    targets = [0, *(w.id for w in statuses)]
+    expected: list[bool] = []
+    for window in statuses:
+        for matters in bundles:
+            for channel in channels:
+                for target in targets:
+                    head = Ticket(1, "X0001", "X", 1, "", tuple(matters), channel, 0.0, "")
+                    key = (tuple(matters), channel, target)
+                    tier = routing.bucket_tier(window, key, head, 1e9, consultation)  # long waited, long idle
+                    expected.append(tier is not None)
+    clerk = hall.page(f"/clerk?token={hall.tokens.clerk['c1']}", width=1366, height=768)
+    clerk.get_by_text("请选择要登录的窗口").wait_for()
+    answered = clerk.evaluate(
+        """async ([token, bundles, channels, targets]) => {
+            const m = await import('/static/clerk_transfer.js');
+            const headers = { Authorization: `Bearer ${token}` };
+            const { windows } = await (await fetch('/api/v1/windows', { headers })).json();
+            const consultation = m.consultationMatters(windows);
+            const out = [];
+            for (const w of windows) for (const matters of bundles) for (const channel of channels)
+                for (const target of targets)
+                    out.push(m.windowTakes(w, matters, channel, consultation, { target: target || null }));
+            return out;
+        }""",
+        [hall.tokens.clerk["c1"], bundles, channels, targets],
+    )
+    assert len(answered) == len(expected)
+    disagree = [i for i, (js, py) in enumerate(zip(answered, expected, strict=True)) if js != py]
+    assert disagree == [], f"{len(disagree)} of {len(expected)} differ"
+    assert 0 < sum(expected) < len(expected)  # both answers occur: the comparison means something
 
 
 # -- accessibility basics ---------------------------------------------------------------------------------
