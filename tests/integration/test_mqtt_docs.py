@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "mqtt.md"
 PAYLOADS = ROOT / "devices" / "mqtt" / "payloads.py"
 LINK = ROOT / "devices" / "mqtt" / "link.py"
-HUB = ROOT / "hallctl" / "hub" / "hub.py"
+HUB = ROOT / "hallctl" / "hub" / "hub.py"  # what the daemon publishes and subscribes to
+INBOUND = ROOT / "hallctl" / "hub" / "inbound.py"  # where device messages in are refused and counted
 RATINGS = ROOT / "hallctl" / "core" / "ratings.py"
-LINK_CALLS = ("link.publish", "link.set_retained")  # how the hub hands the link a topic
+LINK_CALLS = ("link.publish", "link.set_retained", "self._publish")  # how the hub hands the link a topic
 
 
 def shape(topic: str) -> str:
@@ -48,18 +49,23 @@ def written_out(node: ast.expr) -> str | None:
 def code_topics() -> dict[str, str]:
     """Topic shape -> where the code uses it."""
     found: dict[str, str] = {}
-    # The hub: what it publishes and sets retained through the link, and what it subscribes to.
-    for node in ast.walk(ast.parse(HUB.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(LINK_CALLS):
-            topic = written_out(node.args[0])
-            assert topic is not None, f"hub.py:{node.lineno}: write the topic out, so it can be checked"
-            found[shape(topic)] = f"hub.py:{node.lineno}"
-        if isinstance(node, ast.keyword) and node.arg == "subscriptions":
-            assert isinstance(node.value, ast.Tuple), f"hub.py:{node.value.lineno}: a tuple of topics"
-            for element in node.value.elts:
-                topic = written_out(element)
-                assert topic is not None, f"hub.py:{element.lineno}: write the topic out"
-                found[shape(topic)] = f"hub.py:{element.lineno}"
+    # The hub: what it publishes and sets retained through the link, and what it subscribes to; and the
+    # replies its inbound side sends to call keypads.
+    for path in (HUB, INBOUND):
+        name = path.name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(LINK_CALLS):
+                if isinstance(node.args[0], ast.Name) and node.args[0].id == "topic":
+                    continue  # hub._publish passes on what inbound.py names (checked there)
+                topic = written_out(node.args[0])
+                assert topic is not None, f"{name}:{node.lineno}: write the topic out, so it can be checked"
+                found[shape(topic)] = f"{name}:{node.lineno}"
+            if isinstance(node, ast.keyword) and node.arg == "subscriptions":
+                assert isinstance(node.value, ast.Tuple), f"{name}:{node.value.lineno}: a tuple of topics"
+                for element in node.value.elts:
+                    topic = written_out(element)
+                    assert topic is not None, f"{name}:{element.lineno}: write the topic out"
+                    found[shape(topic)] = f"{name}:{element.lineno}"
     # The link: the topics it builds under the root itself (the daemon's status and will).
     for node in ast.walk(ast.parse(LINK.read_text(encoding="utf-8"))):
         if isinstance(node, ast.JoinedStr):
@@ -109,8 +115,8 @@ def string_args(path: Path, call: str, *, within: str | None = None) -> set[str]
 
 
 def counted_reasons() -> set[str]:
-    reasons = string_args(PAYLOADS, "PayloadError") | string_args(HUB, "PayloadError")
-    hub = HUB.read_text(encoding="utf-8")
+    reasons = string_args(PAYLOADS, "PayloadError") | string_args(INBOUND, "PayloadError")
+    hub = INBOUND.read_text(encoding="utf-8")
     reasons |= set(re.findall(r'self\.rejected\["([a-z_]+)"\]', hub))
     # A rating the hall refuses is counted as rating_{code} of the refusal in ratings.rate.
     assert 'self.rejected[f"rating_{rated.reason}"]' in hub, "the hub counts refused ratings differently"
