@@ -10,8 +10,8 @@ from hallctl.core.model import QUEUED, Actor, Change, WindowState
 from hallctl.core.state import HallState
 from hallctl.core.window_steps import (
     assign_call,
+    ensure_may_take,
     ensure_ready_to_call,
-    ensure_serves,
     journal_window,
     note_window,
     require_known_matters,
@@ -123,7 +123,7 @@ def call_ticket(
     ensure_ready_to_call(window)
     if ticket.state not in QUEUED:
         raise wrong_state("call", ticket.number, ticket.state.value, "waiting or transferred")
-    ensure_serves(window, ticket.matters)
+    ensure_may_take(window, ticket, state.consultation)
     change = state.begin(now)
     assign_call(state, change, actor, now, window, ticket, "ticket.call_out_of_order", reason=reason.strip())
     change.result = ticket

@@ -10,6 +10,7 @@ later tickets is taken next by any window that may serve it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -47,11 +48,26 @@ def bucket_tier(
 
     Appointment tickets are judged one by one by :func:`ticket_tier`; this is the bucket-wide part.
     """
+    # Positional: this runs for every bucket on every call, the simulator's and the predictor's too.
+    return profile_tier(
+        window.profile, window.id, key, now - head.issued_at, now - window.idle_since, consultation_matters
+    )
+
+
+def profile_tier(
+    profile: Profile,
+    window_id: int,
+    key: BucketKey,
+    waited: float,
+    idle: float,
+    consultation_matters: frozenset[str],
+) -> int | None:
+    """:func:`bucket_tier` for a profile, given how long the bucket's head has waited and the window
+    has stood idle."""
     matters, channel, target = key
-    profile = window.profile
     if target:
         # A transfer to this window, as long as the window still serves the ticket's matters.
-        return len(profile.rules) if target == window.id and serves_matters(profile, matters) else None
+        return len(profile.rules) if target == window_id and serves_matters(profile, matters) else None
     base = serves(profile, matters, channel)
     for i, rule in enumerate(profile.rules):
         if rule.rule == "green_first" and base and channel == "green":
@@ -61,7 +77,7 @@ def bucket_tier(
             and not base
             and channel == "enterprise"
             and serves_matters(profile, matters)
-            and now - head.issued_at >= rule.minutes * 60
+            and waited >= rule.minutes * 60
         ):
             return i
         if (
@@ -69,12 +85,22 @@ def bucket_tier(
             and not base
             and channel in profile.channels
             and consultation_matters.issuperset(matters)
-            and now - window.idle_since >= rule.seconds
+            and idle >= rule.seconds
         ):
             # After the default tier whatever its place in the list: an integrated window helps with
             # questions only when it has nothing of its own to call, so questions never block it.
             return len(profile.rules) + 1
     return len(profile.rules) if base else None
+
+
+def may_ever_take(
+    profile: Profile, matters: tuple[str, ...], channel: str, consultation_matters: frozenset[str]
+) -> bool:
+    """Whether a window with this profile would take such a ticket at some moment: by its own matters and
+    channels, or once an overflow rule's minutes or seconds have passed (a consultation at an idle
+    integrated window, a large enterprise that has waited)."""
+    key = (matters, channel, 0)
+    return profile_tier(profile, 0, key, math.inf, math.inf, consultation_matters) is not None
 
 
 def appointment_tier(window: WindowStatus, ticket: Ticket, now: float, default: int) -> int:

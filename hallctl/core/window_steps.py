@@ -135,6 +135,19 @@ def require_known_matters(state: HallState, codes: Iterable[str]) -> None:
             ) from None
 
 
+def ensure_may_take(window: WindowStatus, ticket: Ticket, consultation_matters: frozenset[str]) -> None:
+    """The window would take this ticket at some moment: by its profile's own matters and channels, or by
+    an overflow rule (a question at an integrated window, a large enterprise at a window of its matters).
+    A manager's out-of-order call may send a ticket where routing itself could have."""
+    if not routing.may_ever_take(window.profile, ticket.matters, ticket.channel, consultation_matters):
+        raise Conflict(
+            "window_cannot_serve",
+            f"{window.id}号窗口不办理该事项",
+            f"window {window.id} does not serve those matters",
+            window=window.id,
+        )
+
+
 def ensure_serves(window: WindowStatus, matters: Iterable[str]) -> None:
     """The window's work profile takes all of these matters (a bundled ticket needs every one)."""
     if not routing.serves_matters(window.profile, matters):

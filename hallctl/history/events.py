@@ -224,6 +224,13 @@ def check_against_config(records: Iterable[HistoryRecord], config: HallConfig, s
     problems = _Problems()
     windows = {w.id: config.profiles[w.profile] for w in config.windows}
     profiles = list(windows.values())
+    consultation = frozenset(
+        m
+        for w in config.windows
+        if w.kind == "consultation"
+        for m in config.profiles[w.profile].matters
+        if m != "*"
+    )
     for r in records:
         unknown = [m for m in r.matters if m not in config.matters_by_code]
         if unknown:
@@ -234,7 +241,8 @@ def check_against_config(records: Iterable[HistoryRecord], config: HallConfig, s
             profile = windows.get(r.window)
             if profile is None:
                 problems.add(r.line, "window", f"no window {r.window} in the hall's config")
-            elif not unknown and not routing.serves_matters(profile, r.matters):
+            elif not unknown and not routing.may_ever_take(profile, r.matters, r.channel, consultation):
+                # by its own matters, or by an overflow rule (a question an idle integrated window took)
                 problems.add(r.line, "window", f"window {r.window}'s profile does not serve {r.matter_label}")
         if problems.full:
             break

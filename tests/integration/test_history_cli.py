@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hallctl.cli import main
+from hallctl.config import HallConfig
 from hallctl.history.events import COLUMNS
 
 from .halltest import EXAMPLE_CONFIG, MINUTE, Hall, credit_code
@@ -202,3 +203,34 @@ def test_export_refuses_days_given_backwards_and_a_file_that_is_not_a_hall(tmp_p
     refused = hallctl("export-history", "--db", not_a_hall, "--out", out)
     assert refused.exit_code != 0 and "not a hallctl database" in refused.stderr
     assert not out.exists()
+
+
+def test_a_simulated_week_exports_and_replays_with_questions_taken_by_overflow(
+    example_config: HallConfig, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from hallctl.sim.seed import demo_demand, simulate_past, write_past
+    from hallctl.store.schema import open_db
+
+    db = tmp_path / "hall.db"
+    conn = open_db(db).conn
+    try:
+        demand, _ = demo_demand(example_config)
+        with conn:
+            write_past(conn, simulate_past(example_config, demand, date(2026, 3, 5), days=3))
+    finally:
+        conn.close()
+    events = tmp_path / "events.csv"
+    assert hallctl("export-history", "--db", db, "--out", events, "--config", EXAMPLE_CONFIG).exit_code == 0
+    with events.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    integrated = {str(w.id) for w in example_config.windows if w.kind == "integrated"}
+    # the busy simulated days had idle integrated windows answer questions (consultation_overflow) ...
+    assert any(r["matter"] == "ZX" and r["window"] in integrated for r in rows)
+    # ... and the replay takes the hall's own export as it is
+    out = tmp_path / "predictions.csv"
+    result = hallctl("replay", "--config", EXAMPLE_CONFIG, "--log", events, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as f:
+        assert sum(1 for _ in csv.DictReader(f)) == len(rows)

@@ -162,6 +162,10 @@ def test_an_empty_file_or_one_that_is_not_utf8_is_refused(tmp_path: Path) -> Non
         # window 6 is the consultation window: it does not take 参保登记
         ("1,CBDJ,normal,2026-03-02 09:00,2026-03-02 09:05,2026-03-02 09:10,6", "window", "does not serve"),
         ("1,CBDJ,enterprise,2026-03-02 09:00,,,", None, None),  # the enterprise window takes it: fine
+        # a question an idle integrated window took (consultation_overflow), as hallctl's own export has it
+        ("1,ZX,normal,2026-03-02 09:00,2026-03-02 09:05,2026-03-02 09:10,2", None, None),
+        # ... but the large-enterprise window takes no questions, by profile or by rule
+        ("1,ZX,normal,2026-03-02 09:00,2026-03-02 09:05,2026-03-02 09:10,7", "window", "does not serve"),
     ],
 )
 def test_matters_and_windows_must_exist_in_the_hall_and_fit_its_profiles(

@@ -548,8 +548,9 @@ def test_manager_calls_a_ticket_out_of_order_with_a_reason(hall_with_queue: Hall
 def test_manager_call_refusals(hall_with_queue: HallState) -> None:
     question = hall_with_queue.tickets[5]  # Z0001 业务咨询
     before = fingerprint(hall_with_queue)
+    # the large-enterprise window takes no questions, not even by a rule: a manager cannot send one there
     with pytest.raises(Conflict) as cannot:
-        admin.call_ticket(hall_with_queue, LATER, MANAGER, 2, question.id, "x")
+        admin.call_ticket(hall_with_queue, LATER, MANAGER, 7, question.id, "x")
     assert cannot.value.code == "window_cannot_serve"
     assert fingerprint(hall_with_queue) == before
     counter.logout(hall_with_queue, LATER, clerk(6), 6)
@@ -579,3 +580,11 @@ def test_a_clerk_without_a_clerk_id_acts_nowhere(fresh_hall: HallState) -> None:
     with pytest.raises(Forbidden) as refused:
         counter.call_next(fresh_hall, NINE + 1, nameless, 1)
     assert refused.value.code == "not_logged_in"
+
+
+def test_a_manager_may_send_a_ticket_where_an_overflow_rule_would(hall_with_queue: HallState) -> None:
+    # An idle integrated window answers questions (consultation_overflow): a manager need not wait for it.
+    question = hall_with_queue.tickets[5]  # Z0001 业务咨询, served at the consultation window by profile
+    change = admin.call_ticket(hall_with_queue, LATER, MANAGER, 2, question.id, "咨询排长队")
+    assert change.result is question and question.state is S.CALLED and question.window == 2
+    assert [e.action for e in change.journal] == ["ticket.call_out_of_order"]
