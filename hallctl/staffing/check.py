@@ -13,25 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hallctl.config import HallConfig, WindowKind
-from hallctl.core import routing
 from hallctl.sim.demand import Demand
 from hallctl.sim.plan import DEFAULT_START_DATE, Shift
 from hallctl.sim.results import SERVED
 from hallctl.sim.runs import simulate
 from hallctl.sim.setups import add_windows
+from hallctl.staffing.demand import pool_of
 from hallctl.staffing.plan import HourAdvice, HourDemand
-
-POOL_ORDER: tuple[WindowKind, ...] = ("consultation", "integrated", "dedicated")
-
-
-def pool_of(config: HallConfig, matters: tuple[str, ...], channel: str) -> WindowKind | None:
-    """The pool a stream goes to: the consultation windows for questions, else the integrated windows when
-    their profiles serve it, else the dedicated ones (a large enterprise, say); None when none serves it."""
-    for kind in POOL_ORDER:
-        profiles = [config.profiles[w.profile] for w in config.windows if w.kind == kind]
-        if routing.can_any_serve(profiles, matters, channel):
-            return kind
-    return None
 
 
 def demand_from_profile(config: HallConfig, demand: Demand) -> list[HourDemand]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hallctl.config import HallConfig
+from hallctl.config import HallConfig, WindowKind
+from hallctl.core import routing
 from hallctl.core.calendar import local_time
 from hallctl.staffing.plan import HourDemand
 
@@ -53,21 +54,25 @@ def hourly_demand(
 ) -> tuple[list[HourDemand], int]:
     """(demand per pool and hour averaged over the days seen, the number of days).
 
-    A ticket belongs to the pool (window kind) of the window that called it; its hour is the hour it was
+    A called ticket belongs to the pool its matters and channel go to (:func:`pool_of`, the same as for a
+    forecast and for the simulator's check, wherever it was in fact served); its hour is the hour it was
     issued in, local time. ``weekday`` (0 = Monday) keeps only that day of the week: Mondays are busier.
     """
     zone = ZoneInfo(config.hall.timezone)
-    kinds: dict[int, str] = {w.id: w.kind for w in config.windows}
+    pools: dict[tuple[tuple[str, ...], str], str | None] = {}
     arrivals: dict[tuple[str, int], int] = defaultdict(int)
     window_time: dict[str, list[float]] = defaultdict(list)
     targets: dict[tuple[str, int], float] = defaultdict(float)
     days: set[str] = set()
     for t in past:
-        if not t.called or t.window is None:
+        if not t.called or not all(m in config.matters_by_code for m in t.matters):
             continue
-        found = kinds.get(t.window)
+        stream = (t.matters, t.channel)
+        if stream not in pools:
+            pools[stream] = pool_of(config, *stream)
+        found = pools[stream]
         if found is None:
-            continue  # a window since removed from the hall
+            continue  # no window of the hall serves it any more
         kind = found
         when = local_time(t.issued_at, zone)
         if weekday is not None and when.weekday() != weekday:
@@ -75,10 +80,7 @@ def hourly_demand(
         days.add(t.day)
         key = (kind, when.hour)
         arrivals[key] += 1
-        targets[key] += 60 * max(
-            (config.matter(m).target_wait_minutes for m in t.matters if m in config.matters_by_code),
-            default=0,
-        )
+        targets[key] += 60 * max(config.matter(m).target_wait_minutes for m in t.matters)
         if t.window_seconds is not None:
             window_time[kind].append(t.window_seconds)
     if not days:
@@ -98,6 +100,19 @@ def hourly_demand(
             )
         )
     return demand, len(days)
+
+
+POOL_ORDER: tuple[WindowKind, ...] = ("consultation", "integrated", "dedicated")
+
+
+def pool_of(config: HallConfig, matters: tuple[str, ...], channel: str) -> WindowKind | None:
+    """The pool a stream goes to: the consultation windows for questions, else the integrated windows when
+    their profiles serve it, else the dedicated ones (a large enterprise, say); None when none serves it."""
+    for kind in POOL_ORDER:
+        profiles = [config.profiles[w.profile] for w in config.windows if w.kind == kind]
+        if routing.can_any_serve(profiles, matters, channel):
+            return kind
+    return None
 
 
 def windows_by_kind(config: HallConfig) -> dict[str, int]:

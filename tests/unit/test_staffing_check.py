@@ -6,7 +6,8 @@ from hallctl.config import HallConfig
 from hallctl.core.erlang import erlang_c
 from hallctl.sim.demand import parse_profile
 from hallctl.sim.plan import Shift
-from hallctl.staffing.check import check, demand_from_profile, pool_of, staffed_by_plan
+from hallctl.staffing.check import check, demand_from_profile, staffed_by_plan
+from hallctl.staffing.demand import pool_of
 from hallctl.staffing.plan import HourAdvice, HourDemand
 
 H = 3600.0
