@@ -8,6 +8,14 @@ from typing import Any
 
 from hallctl.config import Channel, Profile, WindowKind
 
+#: What each channel is called where people read it (pages, reports, downloads).
+CHANNEL_NAMES: dict[str, str] = {
+    "normal": "普通",
+    "enterprise": "大企业",
+    "green": "绿色通道",
+    "appointment": "预约",
+}
+
 
 class TicketState(StrEnum):
     WAITING = "waiting"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from devices.printer.ticket import TicketPrint
-from hallctl.core.model import Ticket
+from hallctl.core.model import CHANNEL_NAMES, Ticket
 from hallctl.core.state import HallState
 from hallctl.forecast.board import ticket_eta
 
-CHANNEL_LABELS = {"normal": "", "enterprise": "大企业", "green": "绿色通道", "appointment": "预约"}
+# The slip names a channel other than the ordinary one (大企业, 绿色通道, 预约).
+CHANNEL_LABELS = {**CHANNEL_NAMES, "normal": ""}
 
 
 def ticket_print(

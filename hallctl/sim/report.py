@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from hallctl.config import HallConfig
+from hallctl.core.model import CHANNEL_NAMES
 from hallctl.history.events import HistoryRecord, write_history
 from hallctl.sim.results import SERVED, SimResult
 
-CHANNEL_NAMES = {"normal": "普通", "enterprise": "大企业", "green": "绿色通道", "appointment": "预约"}
 KIND_NAMES = {"integrated": "综合", "consultation": "咨询", "dedicated": "专窗"}
 REFUSAL_NAMES = {
     "hall_closed": "闭厅后到达",

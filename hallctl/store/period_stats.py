@@ -11,6 +11,7 @@ from typing import Any
 
 from hallctl.config import HallConfig
 from hallctl.core.calendar import iso
+from hallctl.core.model import CHANNEL_NAMES
 from hallctl.core.period import PeriodQuery, Plan, plan
 from hallctl.core.rollup import Aggregate, Facts, RollupRow
 from hallctl.store.rollups import FactReader, coverage, read_rows
@@ -126,6 +127,8 @@ def _label(name: str, value: str, config: HallConfig) -> dict[str, Any]:
     if name == "matter":
         known = config.matters_by_code.get(value)
         return {"matter": value, "matter_name": known.name if known else ""}
+    if name == "channel":
+        return {"channel": value, "channel_name": CHANNEL_NAMES.get(value, value)}
     return {name: value}
 
 

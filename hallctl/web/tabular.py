@@ -19,7 +19,7 @@ GROUP_COLUMNS = {
     "matter": (("matter", "事项编码", "matter"), ("matter_name", "事项名称", "matter name")),
     "window": (("window", "窗口", "window"),),
     "clerk": (("clerk", "柜员", "clerk"),),
-    "channel": (("channel", "通道", "channel"),),
+    "channel": (("channel", "通道编码", "channel"), ("channel_name", "通道", "channel name")),
     "hour": (("hour", "取号时段（时）", "hour issued"),),
     "day": (("day", "日期", "day"),),
     "month": (("month", "月份", "month"),),

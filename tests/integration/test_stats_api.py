@@ -221,7 +221,9 @@ async def test_group_by_each_dimension(three_days: Hall) -> None:
     assert windows == {1: 6, 2: 3, None: 0}  # the voided ticket was never at a window
     clerks = {g["clerk"]: g["served"] for g in await groups("clerk")}
     assert clerks == {"c1": 6, "c2": 3, None: 0}
-    assert [(g["channel"], g["issued"]) for g in await groups("channel")] == [("normal", 15)]
+    assert [(g["channel"], g["channel_name"], g["issued"]) for g in await groups("channel")] == [
+        ("normal", "普通", 15)
+    ]
     assert [(g["hour"], g["issued"]) for g in await groups("hour")] == [(9, 15)]
     assert [(g["day"], g["issued"]) for g in await groups("day")] == [(d, 5) for d in DAYS]
     assert [(g["month"], g["issued"]) for g in await groups("month")] == [("2026-03", 15)]
