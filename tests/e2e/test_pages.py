@@ -233,6 +233,31 @@ def test_a_large_enterprise_takes_its_number_with_the_credit_code_on_the_kiosk_k
     assert kiosk.locator("#ticket-number").inner_text() == "Q0001"
 
 
+# Elements that scroll their content (more content than room): none may, on a kiosk nobody scrolls.
+SCROLLED = """() => [...document.querySelectorAll('*')]
+    .filter((e) => e.scrollHeight > e.clientHeight + 1 && getComputedStyle(e).overflowY !== 'visible')
+    .map((e) => `${e.tagName}.${e.className}: ${e.scrollHeight - e.clientHeight}px`)"""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "lang"),
+    [(1366, 768, "zh"), (1366, 768, "en"), (1920, 1080, "en"), (1080, 1920, "en")],
+    ids=["1366x768", "1366x768-english", "1920x1080-english", "1080x1920-english"],
+)
+def test_the_kiosk_start_screen_fits_without_scrolling(
+    hall: Hall, width: int, height: int, lang: str
+) -> None:
+    kiosk = hall.page(f"/kiosk?token={hall.tokens.kiosk}&lang={lang}", width=width, height=height)
+    kiosk.locator(".tile.channel").first.wait_for()
+    assert kiosk.evaluate(SCROLLED) == []
+    for way in kiosk.locator(".tile.channel").all():  # the other ways in, 大企业专窗 among them, in sight
+        top, bottom = way.evaluate(
+            "(n) => { const r = n.getBoundingClientRect(); return [r.top, r.bottom]; }"
+        )
+        assert top >= 0 and bottom <= height
+    screenshot(kiosk, f"kiosk-start-{lang}-{width}x{height}")
+
+
 # Where an element is on screen: [left, top, right, bottom] of its border box, in CSS pixels.
 BOX = "(node) => { const r = node.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
 
