@@ -20,10 +20,14 @@ defineStrings({
     pool_dedicated: "专窗",
     whatif_from: "从",
     whatif_extra: "增开",
+    whatif_fewer: "减少",
+    whatif_direction: "增开或减少",
+    whatif_count: "窗口数",
     whatif_unit: "个",
     whatif_run: "试算",
     whatif_running: "正在模拟今天余下时段……",
     whatif_result: "从 {from} 起增开 {extra} 个{pool}：今天余下时段平均等候由 {now} 变为 {after}",
+    whatif_result_fewer: "从 {from} 起减少 {extra} 个{pool}（如午休）：今天余下时段平均等候由 {now} 变为 {after}",
     col_now: "现状",
     col_after: "增开后",
     minutes_value: "{n} 分钟",
@@ -44,10 +48,14 @@ defineStrings({
     pool_dedicated: "dedicated",
     whatif_from: "From",
     whatif_extra: "open",
-    whatif_unit: "more",
+    whatif_fewer: "close",
+    whatif_direction: "open or close",
+    whatif_count: "windows",
+    whatif_unit: "window(s)",
     whatif_run: "Simulate",
     whatif_running: "Simulating the rest of today…",
     whatif_result: "{extra} more {pool} window(s) from {from}: the mean wait for the rest of today goes from {now} to {after}",
+    whatif_result_fewer: "{extra} fewer {pool} window(s) from {from} (a lunch break, say): the mean wait for the rest of today goes from {now} to {after}",
     col_now: "As now",
     col_after: "With change",
     minutes_value: "{n} min",
@@ -111,9 +119,9 @@ function renderWhatIf() {
     clear(body);
     return;
   }
-  line.textContent = t("whatif_result", {
+  line.textContent = t(whatIf.extra < 0 ? "whatif_result_fewer" : "whatif_result", {
     from: whatIf.from,
-    extra: whatIf.extra,
+    extra: Math.abs(whatIf.extra),
     pool: t(`pool_${whatIf.kind}`),
     now: minutes(whatIf.mean_wait_minutes.now),
     after: minutes(whatIf.mean_wait_minutes.with_change),
@@ -143,7 +151,7 @@ async function runWhatIf(token, event) {
   const button = form.querySelector("button");
   const query = new URLSearchParams({
     kind: form.kind.value,
-    extra: form.extra.value,
+    extra: String((form.direction.value === "fewer" ? -1 : 1) * Number(form.extra.value)),
     from: form.from.value,
   });
   button.disabled = true;

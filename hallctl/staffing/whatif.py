@@ -76,10 +76,25 @@ def learned_demand(config: HallConfig, past: Iterable[PastTicket], *, weekday: i
     return parse_profile(profile, config, "history")
 
 
+KIND_NAMES = {"integrated": "综合窗口", "consultation": "咨询窗口", "dedicated": "专窗"}
+
+
+class WhatIfError(ValueError):
+    """A question the hall cannot answer (no window of that kind, too few clerks); said in both languages."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        # Both in args: the error crosses back from the worker process by pickle, which rebuilds it from them.
+        super().__init__(zh, en)
+        self.zh, self.en = zh, en
+
+    def __str__(self) -> str:
+        return self.en
+
+
 @dataclass(frozen=True, slots=True)
 class WhatIf:
-    kind: WindowKind  # the kind of window to add
-    extra: int  # how many more windows
+    kind: WindowKind  # the kind of window to add or take away
+    extra: int  # how many more windows (negative: how many fewer, e.g. clerks sent to lunch)
     start: str  # HH:MM, local time; now when it is already past
 
 
@@ -95,7 +110,9 @@ def _with_extra_windows(
     if len(chosen) < what.extra:
         model = next((w for w in config.windows if w.kind == what.kind), None)
         if model is None:
-            raise ValueError(f"the hall has no {what.kind} window to copy")
+            raise WhatIfError(
+                f"本厅没有{KIND_NAMES[what.kind]}", f"the hall has no {what.kind} window to copy"
+            )
         config, added = add_windows(config, model.profile, what.extra - len(chosen), kind=what.kind)
         state.config = config
         for w in config.windows:
@@ -112,10 +129,27 @@ def _with_extra_windows(
                 )
         state.profiles_changed()
         chosen += added
-    local = local_time(now, config.hall.zone)
-    second = local.hour * 3600 + local.minute * 60 + local.second
-    begin = max(clock(what.start), float(second))
+    begin = _start_second(state, what, now)
     return config, state, {w: [Shift(begin, DAY)] for w in chosen}
+
+
+def _with_fewer_windows(state: HallState, what: WhatIf, now: float) -> dict[int, list[Shift]]:
+    """``-what.extra`` of the kind's working windows (the highest numbers first) stop at the start time."""
+    working = sorted(
+        (w.id for w in state.windows.values() if w.kind == what.kind and w.clerk is not None), reverse=True
+    )
+    if len(working) < -what.extra:
+        raise WhatIfError(
+            f"现有柜员在岗的{KIND_NAMES[what.kind]}只有 {len(working)} 个",
+            f"only {len(working)} {what.kind} window(s) have a clerk now",
+        )
+    end = _start_second(state, what, now)
+    return {w: [Shift(0.0, end)] if end > 0 else [] for w in working[: -what.extra]}
+
+
+def _start_second(state: HallState, what: WhatIf, now: float) -> float:
+    local = local_time(now, state.config.hall.zone)
+    return max(clock(what.start), float(local.hour * 3600 + local.minute * 60 + local.second))
 
 
 def _hourly_waits(results: Sequence[SimResult], now: float) -> tuple[dict[int, float], float | None]:
@@ -131,9 +165,14 @@ def _hourly_waits(results: Sequence[SimResult], now: float) -> tuple[dict[int, f
 
 
 def what_if(state: HallState, now: float, demand: Demand, what: WhatIf, *, runs: int = 6) -> dict[str, Any]:
-    """The rest of today as it stands and with the extra windows: mean waits per hour, in minutes."""
+    """The rest of today as it stands and with more (or fewer) windows: mean waits per hour, in minutes."""
     clock(what.start)  # raises ValueError naming a bad time
-    config, changed, plan = _with_extra_windows(state, what, now)
+    if what.extra > 0:
+        config, changed, plan = _with_extra_windows(state, what, now)
+    elif what.extra < 0:
+        config, changed, plan = state.config, state, _with_fewer_windows(state, what, now)
+    else:
+        raise WhatIfError("增减窗口数不能为 0", "extra: 0 changes nothing")
     base = [simulate(state.config, demand, seed=s, start=(state, now)) for s in range(runs)]
     more = [simulate(config, demand, seed=s, start=(changed, now), window_plan=plan) for s in range(runs)]
     base_hourly, base_mean = _hourly_waits(base, now)

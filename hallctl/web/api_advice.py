@@ -21,7 +21,7 @@ from hallctl.sim.demand import Demand
 from hallctl.sim.plan import clock
 from hallctl.staffing.demand import HISTORY_SQL, hourly_demand, past_from_rows
 from hallctl.staffing.plan import advise
-from hallctl.staffing.whatif import WhatIf, learned_demand, what_if
+from hallctl.staffing.whatif import WhatIf, WhatIfError, learned_demand, what_if
 from hallctl.web.endpoints import Context, endpoint
 
 READ_ADVICE = frozenset({Role.MANAGER, Role.AUDITOR})
@@ -104,8 +104,8 @@ class WhatIfRunner:
             job = loop.run_in_executor(self._pool, what_if, state, now, demand, what)
             try:
                 return await asyncio.wait_for(job, WHAT_IF_SECONDS)
-            except ValueError as exc:  # the question does not fit the hall (e.g. no window of that kind)
-                raise Invalid("bad_query", f"无法试算：{exc}", f"cannot simulate: {exc}") from None
+            except WhatIfError as exc:  # the question does not fit the hall (e.g. no window of that kind)
+                raise Invalid("bad_query", f"无法试算：{exc.zh}", f"cannot simulate: {exc}") from None
             except (BrokenProcessPool, TimeoutError):
                 # A dead or stuck worker must not answer every later what-if with the same failure.
                 await self.close()
@@ -159,7 +159,11 @@ def _what(ctx: Context) -> WhatIf:
             "from must be a time of day such as 10:00",
             field="from",
         ) from None
-    extra = ctx.int_query("extra", 1, 1, 10)
+    extra = ctx.int_query("extra", 1, -10, 10)
+    if extra == 0:
+        raise Invalid(
+            "bad_query", "参数 extra 不能为 0", "extra must not be 0 (that changes nothing)", field="extra"
+        )
     return WhatIf(kind, extra, start)  # type: ignore[arg-type]  # kind checked above
 
 
@@ -168,10 +172,13 @@ def _what(ctx: Context) -> WhatIf:
     "/api/v1/advice/what-if",
     roles=READ_ADVICE,
     tag="stats",
-    summary="The rest of today simulated as it stands and with more windows from a time: mean waits per hour",
+    summary="The rest of today simulated as it stands and with more or fewer windows from a time",
     query=(
         ("kind", "the kind of window to add: integrated (default), consultation, dedicated"),
-        ("extra", "how many more windows (1–10, default 1)"),
+        (
+            "extra",
+            "how many more windows (1–10, default 1); negative: how many fewer (e.g. -1 for a lunch break)",
+        ),
         ("from", "from this time of day, HH:MM (now when already past)"),
     ),
 )

@@ -776,3 +776,23 @@ def test_the_dashboard_advises_windows_per_hour_and_simulates_one_more(hall: Hal
     assert "增开 2 个综合窗口" in result.inner_text()
     assert dashboard.locator("#whatif-hours tr").count() >= 1
     screenshot(dashboard, "dashboard-staffing-advice")
+
+    # a lunch break: nobody is at a window yet, so the page says why it cannot simulate one fewer ...
+    form.locator("select[name=direction]").select_option("fewer")
+    form.locator("input[name=extra]").fill("1")
+    form.get_by_role("button", name="试算").click()
+    result.filter(has_text="无法试算").wait_for(timeout=60_000)
+    assert "只有 0 个" in result.inner_text()
+    hall.errors.clear()  # the browser logs the 422 as a failed resource
+    # ... and once a clerk sits down at window 1, it simulates the window closing
+    clerk = urllib.request.Request(
+        hall.url + "/api/v1/windows/1/login",
+        method="POST",
+        data=b"{}",
+        headers={"Authorization": f"Bearer {hall.tokens.clerk['c1']}", "Content-Type": "application/json"},
+    )
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(clerk, timeout=10):
+        pass
+    form.get_by_role("button", name="试算").click()
+    result.filter(has_text="减少 1 个综合窗口").wait_for(timeout=60_000)
+    assert "平均等候由" in result.inner_text()

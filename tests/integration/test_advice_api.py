@@ -78,7 +78,12 @@ async def test_what_if_needs_history_and_good_parameters(fresh_hall: Hall) -> No
     await fresh_hall.refused(
         "GET", "/api/v1/advice/what-if?from=10:00", manager, status=409, code="no_history"
     )
-    for query, name in (("kind=window&from=10:00", "kind"), ("from=25:00", "from"), ("", "from")):
+    for query, name in (
+        ("kind=window&from=10:00", "kind"),
+        ("from=25:00", "from"),
+        ("", "from"),
+        ("extra=0&from=10:00", "extra"),
+    ):
         error = await fresh_hall.refused(
             "GET", f"/api/v1/advice/what-if?{query}", manager, status=422, code="bad_query"
         )

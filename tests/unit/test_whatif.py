@@ -84,3 +84,28 @@ def test_a_kind_the_hall_lacks_is_refused_by_name() -> None:
     demand = parse_profile({"arrivals": [{"matters": "CBDJ", "rate_per_hour": 10}]}, config)
     with pytest.raises(ValueError, match="no dedicated window"):
         what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("dedicated", 1, "10:00"), runs=1)
+
+
+def test_a_lunch_break_lengthens_the_waits_and_takes_the_highest_numbers(example_config: HallConfig) -> None:
+    hall = _busy_hall(example_config)
+    staff(hall, NINE, 3)  # windows 1, 2 and 3 of the integrated ones have a clerk
+    demand = parse_profile({"arrivals": [{"matters": "CBDJ", "rate_per_hour": 20}]}, example_config)
+    answer = what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("integrated", -2, "09:30"), runs=3)
+    assert answer["windows"] == [2, 3]
+    mean = answer["mean_wait_minutes"]
+    assert mean["with_change"] > mean["now"]
+    with pytest.raises(ValueError, match="only 3 integrated"):
+        what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("integrated", -4, "09:30"), runs=1)
+    with pytest.raises(ValueError, match="changes nothing"):
+        what_if(hall, NINE + 10 * MINUTE, demand, WhatIf("integrated", 0, "09:30"), runs=1)
+
+
+def test_a_refusal_survives_the_trip_back_from_the_worker_process() -> None:
+    import pickle
+
+    from hallctl.staffing.whatif import WhatIfError
+
+    again = pickle.loads(
+        pickle.dumps(WhatIfError("本厅没有专窗", "the hall has no dedicated window to copy"))
+    )
+    assert (again.zh, str(again)) == ("本厅没有专窗", "the hall has no dedicated window to copy")
