@@ -15,6 +15,8 @@ defineStrings({
     col_arrivals: "预计取号/时",
     col_advised: "建议窗口",
     col_open_now: "现开窗口",
+    have_helping: "{have}（+{n} 兼办）",
+    helping_title: "另有 {n} 个其他窗口也办理此类业务，未计入建议数",
     pool_integrated: "综合窗口",
     pool_consultation: "咨询窗口",
     pool_dedicated: "专窗",
@@ -43,6 +45,8 @@ defineStrings({
     col_arrivals: "Tickets/h",
     col_advised: "Advised",
     col_open_now: "Open now",
+    have_helping: "{have} (+{n} helping)",
+    helping_title: "{n} window(s) of another kind also take this work; not counted in the advice",
     pool_integrated: "integrated",
     pool_consultation: "consultation",
     pool_dedicated: "dedicated",
@@ -96,7 +100,10 @@ function renderAdvice() {
     body,
     advice.hours.map((h) => {
       const have = h.staffed ? h.staffed.windows : 0;
-      const short = h.recommended.windows > have;
+      // Windows of other kinds that also take this pool's tickets (the green window doing ordinary work)
+      // are not in Erlang's count: shown beside it, and an hour is short only beyond them too.
+      const helping = (advice.helping || {})[h.pool] || 0;
+      const short = h.recommended.windows > have + helping;
       return el(
         "tr",
         { dataset: { short: short ? "yes" : "no" } },
@@ -104,7 +111,8 @@ function renderAdvice() {
         el("td", {}, t(`pool_${h.pool}`)),
         el("td", { class: "num" }, h.arrivals_per_hour.toFixed(1)),
         el("td", { class: "num advised" }, h.recommended.windows),
-        el("td", { class: "num" }, have),
+        el("td", { class: "num", title: helping ? t("helping_title", { n: helping }) : null },
+          helping ? t("have_helping", { have, n: helping }) : have),
       );
     }),
   );

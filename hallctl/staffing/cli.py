@@ -15,7 +15,13 @@ from hallctl.config import ConfigError, HallConfig, load_config
 from hallctl.core.erlang import ErlangC, erlang_c, windows_needed
 from hallctl.sim.demand import Demand, DemandError, load_profile
 from hallctl.staffing.check import Simulated, check, demand_from_profile
-from hallctl.staffing.demand import HISTORY_SQL, hourly_demand, past_from_rows, windows_by_kind
+from hallctl.staffing.demand import (
+    HISTORY_SQL,
+    helpers_by_pool,
+    hourly_demand,
+    past_from_rows,
+    windows_by_kind,
+)
 from hallctl.staffing.plan import HourAdvice, HourDemand, advise
 from hallctl.staffing.whatif import learned_demand
 
@@ -136,6 +142,7 @@ def _day_plan(req: PlanRequest, as_json: bool) -> None:
     plan = advise(
         demand, service_level=req.level, staffed=windows_by_kind(config), max_occupancy=req.max_occupancy
     )
+    helping = helpers_by_pool(config, ((w.kind, config.profiles[w.profile]) for w in config.windows))
     checked = {}
     if req.check_days and simulated is not None:
         weekday = WEEKDAYS.index(req.weekday) if req.weekday else None
@@ -156,12 +163,21 @@ def _day_plan(req: PlanRequest, as_json: bool) -> None:
                     }
                 )
             hours.append(row)
-        out = {**basis, "service_level": req.level, "check_days": req.check_days, "hours": hours}
+        out = {
+            **basis,
+            "service_level": req.level,
+            "check_days": req.check_days,
+            "helping": {pool: n for pool, n in helping.items() if n},
+            "hours": hours,
+        }
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     source = basis.get("arrivals") or f"{basis['days']} day(s), {basis['from']} – {basis['to']}"
     click.echo(f"Staffing plan from {source}, for {req.level:.0%} within each target")
     _print_plan(plan, checked if req.check_days else None)
+    for pool, n in sorted(helping.items()):
+        if n:
+            click.echo(f"{pool}: {n} window(s) of another kind also take this work (not counted in 'have')")
 
 
 def _print_plan(plan: list[HourAdvice], checked: dict[tuple[str, int], Simulated] | None) -> None:

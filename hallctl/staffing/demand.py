@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hallctl.config import HallConfig, WindowKind
+from hallctl.config import HallConfig, Profile, WindowKind
 from hallctl.core import routing
 from hallctl.core.calendar import local_time
 from hallctl.staffing.plan import HourDemand
@@ -113,6 +113,27 @@ def pool_of(config: HallConfig, matters: tuple[str, ...], channel: str) -> Windo
         if routing.can_any_serve(profiles, matters, channel):
             return kind
     return None
+
+
+def helpers_by_pool(config: HallConfig, windows: Iterable[tuple[WindowKind, Profile]]) -> dict[str, int]:
+    """For each pool, how many of these windows (kind, profile) of another kind also take its tickets by
+    their own profile — the example hall's green-channel window does ordinary work when no one is green.
+    Erlang's advice counts a pool's own windows only; this says who else lends a hand."""
+    streams: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+    for matter in config.matters:
+        for channel in ("normal", "enterprise", "green", "appointment"):
+            found = pool_of(config, (matter.code,), channel)
+            if found is not None:
+                streams[found].append(((matter.code,), channel))
+    windows = list(windows)
+    helpers: dict[str, int] = {}
+    for pool, own in streams.items():
+        helpers[pool] = sum(
+            1
+            for kind, profile in windows
+            if kind != pool and any(routing.serves(profile, matters, channel) for matters, channel in own)
+        )
+    return helpers
 
 
 def windows_by_kind(config: HallConfig) -> dict[str, int]:

@@ -19,7 +19,7 @@ from hallctl.core.model import AT_WINDOW, QUEUED, Role, WindowState
 from hallctl.core.state import HallState
 from hallctl.sim.demand import Demand
 from hallctl.sim.plan import clock
-from hallctl.staffing.demand import HISTORY_SQL, hourly_demand, past_from_rows
+from hallctl.staffing.demand import HISTORY_SQL, helpers_by_pool, hourly_demand, past_from_rows
 from hallctl.staffing.plan import advise
 from hallctl.staffing.whatif import WhatIf, WhatIfError, learned_demand, what_if
 from hallctl.web.endpoints import Context, endpoint
@@ -68,13 +68,17 @@ async def staffing_advice(ctx: Context) -> dict[str, Any]:
     if not days:
         demand, days = hourly_demand(state.config, past)
         basis = "all_days"
-    open_now: Counter[str] = Counter(w.kind for w in state.windows.values() if w.state is WindowState.OPEN)
+    open_windows = [w for w in state.windows.values() if w.state is WindowState.OPEN]
+    open_now: Counter[str] = Counter(w.kind for w in open_windows)
+    helping = helpers_by_pool(state.config, ((w.kind, w.profile) for w in open_windows))
     plan = advise(demand, service_level=level, staffed=dict(open_now))
     return {
         "day": today.isoformat(),
         "learned_from": {"from": first.isoformat(), "to": last.isoformat(), "days": days, "basis": basis},
         "service_level": level,
         "open_now": dict(open_now),
+        # open windows of other kinds that also take each pool's tickets (not in Erlang's count)
+        "helping": {pool: n for pool, n in helping.items() if n},
         "hours": [a.as_dict() for a in plan],
     }
 

@@ -766,6 +766,7 @@ def test_the_dashboard_advises_windows_per_hour_and_simulates_one_more(hall: Hal
     assert rows.count() == 24  # one row per hour of the pool that served them, the integrated windows
     first = rows.first.inner_text()
     assert "00:00" in first and "综合窗口" in first and "6.0" in first
+    assert "5（+1 兼办）" in first  # the green-channel window lends a hand with ordinary tickets
     assert "依据" in dashboard.locator("#advice-basis").inner_text()
 
     form = dashboard.locator("#whatif")

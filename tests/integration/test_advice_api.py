@@ -38,6 +38,8 @@ async def test_advice_learns_from_the_same_weekday(example_config: HallConfig, d
         == windows_needed(10, 300, target_seconds=1200, service_level=0.9).windows
     )
     assert hour["staffed"]["windows"] == got["open_now"]["integrated"] == 5
+    # the green-channel window (8) does ordinary work too: said beside the integrated windows
+    assert got["helping"] == {"integrated": 1}
 
 
 async def test_advice_without_history_is_empty_and_bad_levels_are_refused(fresh_hall: Hall) -> None:

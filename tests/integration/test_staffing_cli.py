@@ -126,6 +126,7 @@ def test_a_plan_from_a_forecast_is_checked_by_the_simulator() -> None:
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert plan["arrivals"] == str(ARRIVALS) and plan["check_days"] == 2
+    assert plan["helping"] == {"integrated": 1}  # the green-channel window does ordinary work too
     busy = [h for h in plan["hours"] if h["pool"] == "integrated" and h["hour"] in (9, 10, 14)]
     assert len(busy) == 3
     for hour in busy:
