@@ -19,7 +19,13 @@ from hallctl.core.model import AT_WINDOW, QUEUED, Role, WindowState
 from hallctl.core.state import HallState
 from hallctl.sim.demand import Demand
 from hallctl.sim.plan import clock
-from hallctl.staffing.demand import HISTORY_SQL, helpers_by_pool, hourly_demand, past_from_rows
+from hallctl.staffing.demand import (
+    HISTORY_SQL,
+    PastTicket,
+    helpers_by_pool,
+    hourly_demand,
+    past_from_rows,
+)
 from hallctl.staffing.plan import advise
 from hallctl.staffing.whatif import WhatIf, WhatIfError, learned_demand, what_if
 from hallctl.web.endpoints import Context, endpoint
@@ -46,6 +52,18 @@ def _level(ctx: Context) -> float:
     return level
 
 
+async def _last_weeks(
+    ctx: Context, now: float | None = None
+) -> tuple[dt.date, tuple[str, str], list[PastTicket]]:
+    """Today, and the tickets of the LEARN_DAYS business days before it (the span, the tickets). Four weeks
+    of a busy hall are tens of thousands of rows: read on the stats thread, not the loop."""
+    service = ctx.service
+    today = dt.date.fromisoformat(business_day(service.clock() if now is None else now, service.state.zone))
+    span = ((today - dt.timedelta(days=LEARN_DAYS)).isoformat(), (today - dt.timedelta(days=1)).isoformat())
+    past = await service.stats.run(lambda conn: past_from_rows(conn.execute(HISTORY_SQL, span)))
+    return today, span, past
+
+
 @endpoint(
     "GET",
     "/api/v1/advice/staffing",
@@ -57,11 +75,7 @@ def _level(ctx: Context) -> float:
 async def staffing_advice(ctx: Context) -> dict[str, Any]:
     level = _level(ctx)
     state = ctx.service.state
-    today = dt.date.fromisoformat(business_day(ctx.service.clock(), state.zone))
-    first, last = today - dt.timedelta(days=LEARN_DAYS), today - dt.timedelta(days=1)
-    span = (first.isoformat(), last.isoformat())
-    # Four weeks of a busy hall are tens of thousands of rows: read on the stats thread, not the loop.
-    past = await ctx.service.stats.run(lambda conn: past_from_rows(conn.execute(HISTORY_SQL, span)))
+    today, (first, last), past = await _last_weeks(ctx)
     # The same weekday first (Mondays are busier than Thursdays); every day when that finds nothing.
     demand, days = hourly_demand(state.config, past, weekday=today.weekday())
     basis = "weekday"
@@ -74,7 +88,7 @@ async def staffing_advice(ctx: Context) -> dict[str, Any]:
     plan = advise(demand, service_level=level, staffed=dict(open_now))
     return {
         "day": today.isoformat(),
-        "learned_from": {"from": first.isoformat(), "to": last.isoformat(), "days": days, "basis": basis},
+        "learned_from": {"from": first, "to": last, "days": days, "basis": basis},
         "service_level": level,
         "open_now": dict(open_now),
         # open windows of other kinds that also take each pool's tickets (not in Erlang's count)
@@ -190,10 +204,7 @@ async def what_if_advice(ctx: Context) -> dict[str, Any]:
     what = _what(ctx)
     service = ctx.service
     now = service.clock()
-    today = dt.date.fromisoformat(business_day(now, service.state.zone))
-    first, last = today - dt.timedelta(days=LEARN_DAYS), today - dt.timedelta(days=1)
-    span = (first.isoformat(), last.isoformat())
-    past = await service.stats.run(lambda conn: past_from_rows(conn.execute(HISTORY_SQL, span)))
+    today, (first, last), past = await _last_weeks(ctx, now)
     demand = learned_demand(service.config, past, weekday=today.weekday()) or learned_demand(
         service.config, past, weekday=None
     )
@@ -204,5 +215,5 @@ async def what_if_advice(ctx: Context) -> dict[str, Any]:
             "no tickets in the last four weeks to learn today's demand from",
         )
     answer = await ctx.request.app[WHAT_IF].run(_live_part(service.state), now, demand, what)
-    answer["learned_from"] = {"from": first.isoformat(), "to": last.isoformat()}
+    answer["learned_from"] = {"from": first, "to": last}
     return answer
